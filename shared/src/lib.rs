@@ -1,0 +1,24 @@
+//! The ministry-feed contract and plumbing shared by the fetcher, parser and sink.
+//!
+//! * [`messages`]: the versioned serde types that travel over NATS (raw pages, speech
+//!   records, dead letters), with their JSON Schemas in `shared/schemas/`.
+//! * [`subjects`]: the subject hierarchy, streams, consumers and key-value buckets.
+//! * [`nats`]: connecting with retry, creating streams idempotently, durable publishing.
+//! * [`consumer`]: the one pull-consumer loop (explicit acks, naks, dead letters).
+//! * [`config`], [`telemetry`], [`shutdown`], [`ops`], [`backoff`]: flags, logs, signals,
+//!   health/metrics endpoints and retry delays, the same in every service.
+
+pub mod backoff;
+pub mod config;
+pub mod consumer;
+pub mod messages;
+pub mod nats;
+pub mod ops;
+pub mod schema;
+pub mod shutdown;
+pub mod subjects;
+pub mod telemetry;
+
+pub use messages::{
+    Body, DeadLetter, Kind, Lang, ListingHint, Quality, RawPage, SpeechRecord, Turn,
+};

@@ -1,0 +1,321 @@
+//! NATS plumbing: connecting with retry, creating streams and buckets, durable publishing.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, kv, stream};
+use async_nats::{Client, ConnectOptions, HeaderMap};
+use bytes::Bytes;
+use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::Backoff;
+use crate::messages::{self, Body, MessageError, RawPage};
+use crate::subjects::{self, ConsumerSpec, STREAMS};
+
+/// Errors of the NATS plumbing.
+#[derive(Debug, thiserror::Error)]
+pub enum NatsError {
+    /// The NATS URL is malformed.
+    #[error("cannot use NATS_URL {url:?}: {reason}")]
+    BadUrl {
+        /// The URL given.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Shutdown was requested while waiting.
+    #[error("shutdown requested while waiting for NATS")]
+    Cancelled,
+    /// A JetStream call failed.
+    #[error(
+        "JetStream {action} failed: {reason}; check that nats-server runs with -js (JetStream) and is version 2.9 or newer"
+    )]
+    JetStream {
+        /// What was attempted.
+        action: String,
+        /// The server's or client's reason.
+        reason: String,
+    },
+    /// A publish was not acknowledged after every retry.
+    #[error("publish to {subject} was not acknowledged after {attempts} attempts: {reason}")]
+    Publish {
+        /// Subject.
+        subject: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Last error.
+        reason: String,
+    },
+    /// A message body could not be decoded.
+    #[error(transparent)]
+    Message(#[from] MessageError),
+}
+
+fn js_err(action: impl Into<String>, err: impl std::fmt::Display) -> NatsError {
+    NatsError::JetStream {
+        action: action.into(),
+        reason: err.to_string(),
+    }
+}
+
+/// Connects to NATS, retrying with backoff (and saying so in the log) until the server
+/// answers or `shutdown` fires. Later disconnections are healed by the client itself.
+pub async fn connect(
+    url: &str,
+    client_name: &str,
+    shutdown: &CancellationToken,
+) -> Result<Client, NatsError> {
+    if url.trim().is_empty() {
+        return Err(NatsError::BadUrl {
+            url: url.to_string(),
+            reason: "it is empty; set it to e.g. nats://127.0.0.1:4222".into(),
+        });
+    }
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    loop {
+        let options = ConnectOptions::new()
+            .name(client_name)
+            .connection_timeout(Duration::from_secs(5))
+            .event_callback(|event| async move {
+                match event {
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!("lost the connection to NATS; reconnecting")
+                    }
+                    async_nats::Event::Connected => tracing::info!("connected to NATS"),
+                    other => tracing::debug!(event = %other, "NATS event"),
+                }
+            });
+        let attempt = tokio::select! {
+            _ = shutdown.cancelled() => return Err(NatsError::Cancelled),
+            result = options.connect(url) => result,
+        };
+        match attempt {
+            Ok(client) => return Ok(client),
+            Err(err) => {
+                if matches!(err.kind(), async_nats::ConnectErrorKind::ServerParse) {
+                    return Err(NatsError::BadUrl {
+                        url: url.to_string(),
+                        reason: err.to_string(),
+                    });
+                }
+                let delay = backoff.next_delay();
+                tracing::warn!(
+                    nats_url = url,
+                    error = %err,
+                    retry_in = ?delay,
+                    "waiting for NATS: cannot connect yet"
+                );
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Err(NatsError::Cancelled),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Creates every stream of [`STREAMS`] that does not exist yet. Safe to call from every
+/// service at every start: existing streams are left as they are. Retries until JetStream
+/// answers or `shutdown` fires.
+pub async fn ensure_streams(
+    js: &jetstream::Context,
+    replicas: usize,
+    shutdown: &CancellationToken,
+) -> Result<(), NatsError> {
+    for spec in STREAMS {
+        let config = stream::Config {
+            name: spec.name.to_string(),
+            subjects: vec![spec.subjects.to_string()],
+            description: Some(spec.description.to_string()),
+            max_age: spec.max_age,
+            duplicate_window: subjects::DEDUP_WINDOW,
+            num_replicas: replicas.max(1),
+            storage: stream::StorageType::File,
+            ..Default::default()
+        };
+        retry_until(shutdown, &format!("create stream {}", spec.name), || {
+            let config = config.clone();
+            async move { js.get_or_create_stream(config).await.map(|_| ()) }
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Opens (creating if needed) the durable pull consumer `spec` on its stream.
+pub async fn ensure_consumer(
+    js: &jetstream::Context,
+    spec: &ConsumerSpec,
+    shutdown: &CancellationToken,
+) -> Result<consumer::PullConsumer, NatsError> {
+    let config = consumer::pull::Config {
+        durable_name: Some(spec.durable.to_string()),
+        ack_policy: consumer::AckPolicy::Explicit,
+        ack_wait: spec.ack_wait,
+        max_deliver: spec.max_deliver,
+        max_ack_pending: (spec.batch as i64 * 8).max(1024),
+        ..Default::default()
+    };
+    retry_until(
+        shutdown,
+        &format!("open consumer {} on {}", spec.durable, spec.stream),
+        || {
+            let config = config.clone();
+            async move {
+                let stream = js.get_stream(spec.stream).await?;
+                stream
+                    .get_or_create_consumer(spec.durable, config)
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+            }
+        },
+    )
+    .await
+}
+
+/// Opens the key-value bucket `name`, creating it if needed with `history` versions per key.
+///
+/// The bucket's backing stream is created directly, which also works on nats-server 2.9
+/// where the client's own bucket creation fails.
+pub async fn ensure_kv(
+    js: &jetstream::Context,
+    name: &str,
+    history: i64,
+    replicas: usize,
+    shutdown: &CancellationToken,
+) -> Result<kv::Store, NatsError> {
+    let config = stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: history.max(1),
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        num_replicas: replicas.max(1),
+        storage: stream::StorageType::File,
+        ..Default::default()
+    };
+    retry_until(shutdown, &format!("open key-value bucket {name}"), || {
+        let config = config.clone();
+        async move {
+            js.get_or_create_stream(config).await?;
+            js.get_key_value(name)
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        }
+    })
+    .await
+}
+
+/// Runs `op` until it succeeds, logging what it waits for, with backoff between attempts.
+pub async fn retry_until<T, E, F, Fut>(
+    shutdown: &CancellationToken,
+    what: &str,
+    mut op: F,
+) -> Result<T, NatsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    loop {
+        let result = tokio::select! {
+            _ = shutdown.cancelled() => return Err(NatsError::Cancelled),
+            result = op() => result,
+        };
+        match result {
+            Ok(value) => return Ok(value),
+            Err(err) => {
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %err, retry_in = ?delay, "waiting for JetStream: cannot {what} yet");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Err(NatsError::Cancelled),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Publishes `payload` on `subject` with the de-duplication id `msg_id` and waits for the
+/// stream's acknowledgement, retrying up to `attempts` times with the same id (a retry of a
+/// publish that did land is dropped by JetStream as a duplicate). Returns whether the
+/// server saw it as a duplicate.
+pub async fn publish_durable(
+    js: &jetstream::Context,
+    subject: &str,
+    msg_id: &str,
+    payload: Bytes,
+    attempts: u32,
+) -> Result<bool, NatsError> {
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    let mut last_error = String::new();
+    for attempt in 1..=attempts.max(1) {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", msg_id);
+        let sent = js
+            .publish_with_headers(subject.to_string(), headers, payload.clone())
+            .await;
+        match sent {
+            Ok(ack_future) => match ack_future.await {
+                Ok(ack) => return Ok(ack.duplicate),
+                Err(err) => last_error = err.to_string(),
+            },
+            Err(err) => last_error = err.to_string(),
+        }
+        if attempt < attempts {
+            let delay = backoff.next_delay();
+            tracing::warn!(subject, attempt, error = %last_error, retry_in = ?delay, "publish not acknowledged; retrying with the same message id");
+            tokio::time::sleep(delay).await;
+        }
+    }
+    Err(NatsError::Publish {
+        subject: subject.to_string(),
+        attempts,
+        reason: last_error,
+    })
+}
+
+/// The bytes of a raw page, whether inline or in the object store.
+pub async fn raw_page_body(js: &jetstream::Context, page: &RawPage) -> Result<Vec<u8>, NatsError> {
+    match &page.body {
+        Body::Inline { .. } => Ok(page.body.decode_inline()?),
+        Body::ObjectStore {
+            bucket,
+            object,
+            compression,
+        } => {
+            let store = js
+                .get_object_store(bucket)
+                .await
+                .map_err(|e| js_err(format!("open object store {bucket}"), e))?;
+            let mut reader = store
+                .get(object)
+                .await
+                .map_err(|e| js_err(format!("read object {bucket}/{object}"), e))?;
+            let mut bytes = Vec::new();
+            (&mut reader)
+                .take(messages::MAX_DECODED_BODY as u64 + 1)
+                .read_to_end(&mut bytes)
+                .await
+                .map_err(|e| js_err(format!("read object {bucket}/{object}"), e))?;
+            Ok(messages::decompress(*compression, &bytes)?)
+        }
+    }
+}
+
+/// Whether the client is connected and every stream answers: the readiness check of a
+/// service that only needs NATS.
+pub async fn streams_reachable(client: &Client, js: &jetstream::Context) -> Result<(), String> {
+    if client.connection_state() != async_nats::connection::State::Connected {
+        return Err("not connected to NATS".into());
+    }
+    for spec in STREAMS {
+        js.get_stream(spec.name)
+            .await
+            .map_err(|e| format!("stream {} unreachable: {e}", spec.name))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! Operations endpoints (`/healthz`, `/readyz`, `/metrics`) and the metrics every stage has.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
+
+/// A readiness check: `Ok` when the service can do its work, else what is missing.
+pub type ReadinessCheck =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// Counters and histograms of one pipeline stage, registered under `{stage}_...`.
+#[derive(Clone, Debug)]
+pub struct StageMetrics {
+    /// Messages whose effect became durable.
+    pub processed: Counter,
+    /// Messages that failed (retried or dead-lettered).
+    pub failed: Counter,
+    /// Messages sent to the dead-letter stream.
+    pub dead_lettered: Counter,
+    /// Messages waiting in the stage's consumer.
+    pub consumer_pending: Gauge,
+    /// Seconds per handled batch.
+    pub batch_seconds: Histogram,
+    /// Messages per handled batch.
+    pub batch_size: Histogram,
+}
+
+impl StageMetrics {
+    /// Creates the metrics and registers them in `registry` with the prefix `stage`.
+    pub fn register(registry: &mut Registry, stage: &str) -> Self {
+        let metrics = StageMetrics {
+            processed: Counter::default(),
+            failed: Counter::default(),
+            dead_lettered: Counter::default(),
+            consumer_pending: Gauge::default(),
+            batch_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
+            batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+        };
+        let sub = registry.sub_registry_with_prefix(stage);
+        sub.register(
+            "processed",
+            "Messages whose effect is durable",
+            metrics.processed.clone(),
+        );
+        sub.register(
+            "failed",
+            "Messages that failed (retried or dead-lettered)",
+            metrics.failed.clone(),
+        );
+        sub.register(
+            "dead_lettered",
+            "Messages sent to the dead-letter stream",
+            metrics.dead_lettered.clone(),
+        );
+        sub.register(
+            "consumer_pending",
+            "Messages waiting in the consumer",
+            metrics.consumer_pending.clone(),
+        );
+        sub.register(
+            "batch_seconds",
+            "Time to handle one batch",
+            metrics.batch_seconds.clone(),
+        );
+        sub.register(
+            "batch_size",
+            "Messages per batch",
+            metrics.batch_size.clone(),
+        );
+        metrics
+    }
+
+    /// Records one handled batch.
+    pub fn observe_batch(&self, elapsed: Duration, size: usize) {
+        self.batch_seconds.observe(elapsed.as_secs_f64());
+        self.batch_size.observe(size as f64);
+    }
+}
+
+#[derive(Clone)]
+struct OpsState {
+    registry: Arc<Registry>,
+    readiness: ReadinessCheck,
+}
+
+/// The `/healthz`, `/readyz` and `/metrics` routes, to serve alone or merge into an API.
+pub fn router(registry: Arc<Registry>, readiness: ReadinessCheck) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(OpsState {
+            registry,
+            readiness,
+        })
+}
+
+async fn readyz(State(state): State<OpsState>) -> impl IntoResponse {
+    match (state.readiness)().await {
+        Ok(()) => (StatusCode::OK, "ready\n".to_string()),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        ),
+    }
+}
+
+async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
+    let mut body = String::new();
+    match encode(&mut body, &state.registry) {
+        Ok(()) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            body,
+        ),
+        Err(err) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("cannot encode metrics: {err}"),
+        ),
+    }
+}
+
+/// Binds `addr` and serves `app` until `shutdown` fires.
+pub async fn serve(
+    addr: SocketAddr,
+    app: Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen on {addr}: {e}; choose another address or stop what uses it")
+    })?;
+    tracing::info!(%addr, "serving HTTP");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
+}
