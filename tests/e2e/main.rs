@@ -1,0 +1,12 @@
+//! End-to-end tests: real nats-server, fixture site and service binaries.
+
+mod kit_smoke {
+    #[test]
+    fn nats_server_starts_and_restarts_on_its_store() {
+        let mut server = testkit::NatsServer::start();
+        assert!(server.is_running());
+        server.restart();
+        assert!(server.is_running());
+        assert!(server.store_dir().exists());
+    }
+}
