@@ -152,3 +152,33 @@ pub async fn serve(
         .await?;
     Ok(())
 }
+
+/// The `healthcheck` subcommand of every binary: GETs `http://{addr}/healthz` and succeeds
+/// on 200. Works in images without a shell or curl (Docker HEALTHCHECK, Kubernetes exec).
+pub async fn healthcheck(addr: SocketAddr) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(
+                format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        Ok::<_, std::io::Error>(head)
+    };
+    let head = tokio::time::timeout(Duration::from_secs(5), probe)
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer from http://{addr}/healthz within 5 s"))?
+        .map_err(|e| anyhow::anyhow!("cannot reach http://{addr}/healthz: {e}"))?;
+    if head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200") {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "http://{addr}/healthz answered {:?}",
+            String::from_utf8_lossy(&head)
+        )
+    }
+}
