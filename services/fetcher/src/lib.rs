@@ -1,1 +1,82 @@
-//! fetcher service.
+//! The fetcher service: finds new statements on mid.ru (RSS feed and section listings, in
+//! every configured language), fetches each statement page politely, and publishes it as a
+//! [`shared::RawPage`] on JetStream for the parser.
+//!
+//! * [`config`]: the command line.
+//! * [`listing`], [`robots`], [`politeness`], [`safety`]: pure logic (parsing, decisions).
+//! * [`http`]: the one polite HTTP client; [`state`]: the key-value seen-state;
+//!   [`publish`]: raw pages onto JetStream; [`service`]: polls, edits and backfills.
+
+pub mod config;
+pub mod http;
+pub mod listing;
+pub mod metrics;
+pub mod politeness;
+pub mod publish;
+pub mod robots;
+pub mod safety;
+pub mod service;
+pub mod state;
+
+use std::sync::Arc;
+
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Cli, Command, FetchArgs};
+pub use service::{BackfillReport, Fetcher, FetcherError, PollReport};
+
+/// Runs the fetcher as the command line asks (everything but `healthcheck`, which the
+/// binary handles): continuous polling, `--once`, or `backfill`.
+pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<(), FetcherError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = shared::nats::connect(&cli.common.nats_url, "fetcher", &shutdown).await?;
+    let mut registry = Registry::default();
+    let metrics = metrics::Metrics::register(&mut registry);
+    let fetcher = Fetcher::new(
+        &cli.fetch,
+        &client,
+        cli.common.stream_replicas,
+        metrics,
+        shutdown.clone(),
+    )
+    .await?;
+    let server = cli.common.metrics_listen.map(|addr| {
+        let js = async_nats::jetstream::new(client.clone());
+        let probe_client = client.clone();
+        let readiness: shared::ops::ReadinessCheck = Arc::new(move || {
+            let client = probe_client.clone();
+            let js = js.clone();
+            Box::pin(async move { shared::nats::streams_reachable(&client, &js).await })
+        });
+        let app = shared::ops::router(Arc::new(registry), readiness);
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(err) = shared::ops::serve(addr, app, token).await {
+                tracing::error!(error = %err, "metrics endpoint stopped");
+            }
+        })
+    });
+    let result = match &cli.command {
+        Some(Command::Backfill { from, to }) => fetcher.backfill(*from, *to).await.map(|report| {
+            tracing::info!(
+                days = report.days,
+                pages = report.pages,
+                total_days = report.total_days,
+                "backfill complete"
+            );
+        }),
+        Some(Command::Healthcheck) => Ok(()),
+        None if cli.fetch.once => fetcher.poll_once().await.map(|_| ()),
+        None => fetcher.run(cli.fetch.poll_interval).await,
+    };
+    // Drain: whatever was published is acknowledged already; flush the connection.
+    if let Err(err) = client.flush().await {
+        tracing::warn!(error = %err, "cannot flush the NATS connection");
+    }
+    shutdown.cancel();
+    if let Some(server) = server {
+        let _ = server.await;
+    }
+    result
+}

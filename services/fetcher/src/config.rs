@@ -1,0 +1,163 @@
+//! The command line: `fetcher`, `fetcher backfill`, `fetcher healthcheck`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use shared::config::{CommonArgs, parse_duration};
+use shared::messages::Lang;
+
+/// The default sections: minister's speeches, spokesperson briefings, answers, comments,
+/// official statements, all news.
+pub const DEFAULT_SECTIONS: &str = "/press_service/minister_speeches/,/press_service/spokesman/briefings/,/press_service/spokesman/answers/,/press_service/spokesman/comments/,/press_service/spokesman/official_statement/,/foreign_policy/news/";
+
+/// The default User-Agent: the project and a contact URL.
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "ministry-feed/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/ministry-feed/ministry-feed)"
+);
+
+/// Finds new statements on mid.ru and publishes the raw pages to NATS JetStream.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "fetcher", version, about)]
+pub struct Cli {
+    /// What to do (default: poll continuously).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// How to fetch.
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+    /// NATS, logs, metrics.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Walks the date-filtered listings day by day (resumable) and publishes what is missing.
+    Backfill {
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        from: NaiveDate,
+        /// Last day, inclusive (YYYY-MM-DD).
+        #[arg(long)]
+        to: NaiveDate,
+    },
+    /// Probes /healthz of a running fetcher on --metrics-listen (for container health checks).
+    Healthcheck,
+}
+
+/// Fetching flags.
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// The site to fetch.
+    #[arg(
+        long,
+        env = "BASE_URL",
+        default_value = "https://mid.ru",
+        global = true
+    )]
+    pub base_url: String,
+    /// Languages, comma-separated.
+    #[arg(
+        long,
+        env = "LANGS",
+        default_value = "en,ru",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub langs: Vec<Lang>,
+    /// Time between polls.
+    #[arg(long, env = "POLL_INTERVAL", default_value = "10m", value_parser = parse_duration, global = true)]
+    pub poll_interval: Duration,
+    /// Pause between two requests to one host (0s allowed).
+    #[arg(long, env = "REQUEST_INTERVAL", default_value = "2s", value_parser = parse_duration, global = true)]
+    pub request_interval: Duration,
+    /// Poll once, publish, exit 0 when everything is acknowledged.
+    #[arg(long, global = true)]
+    pub once: bool,
+    /// Section paths, comma-separated (the comments section is mapped per language).
+    #[arg(long, env = "SECTIONS", default_value = DEFAULT_SECTIONS, value_delimiter = ',', global = true)]
+    pub sections: Vec<String>,
+    /// Statements published this recently are re-checked for edits at every poll.
+    #[arg(long, env = "RECHECK_WINDOW", default_value = "7d", value_parser = parse_duration, global = true)]
+    pub recheck_window: Duration,
+    /// User-Agent of every request.
+    #[arg(long, env = "USER_AGENT", default_value = DEFAULT_USER_AGENT, global = true)]
+    pub user_agent: String,
+    /// PEM bundle of extra root certificates (e.g. the Russian national root CA). TLS
+    /// verification itself cannot be turned off.
+    #[arg(long, env = "EXTRA_CA_FILE", global = true)]
+    pub extra_ca_file: Option<PathBuf>,
+    /// Largest response body read, in bytes.
+    #[arg(long, env = "MAX_RESPONSE_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
+    pub max_response_bytes: u64,
+    /// Connect timeout.
+    #[arg(long, env = "CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub connect_timeout: Duration,
+    /// Total timeout of one request.
+    #[arg(long, env = "TIMEOUT", default_value = "60s", value_parser = parse_duration, global = true)]
+    pub timeout: Duration,
+    /// Attempts per request (first included) on 429/503, challenges, resets and timeouts.
+    #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 6, global = true)]
+    pub max_attempts: u32,
+    /// First retry delay (grows exponentially, with jitter).
+    #[arg(long, env = "RETRY_BASE", default_value = "5s", value_parser = parse_duration, global = true)]
+    pub retry_base: Duration,
+    /// Longest retry delay, and the cap on Retry-After.
+    #[arg(long, env = "RETRY_MAX", default_value = "10m", value_parser = parse_duration, global = true)]
+    pub retry_max: Duration,
+    /// Consecutive failed requests that pause the host.
+    #[arg(long, env = "CIRCUIT_THRESHOLD", default_value_t = 5, global = true)]
+    pub circuit_threshold: u32,
+    /// How long the host is paused.
+    #[arg(long, env = "CIRCUIT_COOLDOWN", default_value = "5m", value_parser = parse_duration, global = true)]
+    pub circuit_cooldown: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let cli = Cli::try_parse_from(["fetcher"]).unwrap();
+        assert!(cli.command.is_none());
+        let f = cli.fetch;
+        assert_eq!(f.base_url, "https://mid.ru");
+        assert_eq!(f.langs, vec![Lang::En, Lang::Ru]);
+        assert_eq!(f.poll_interval, Duration::from_secs(600));
+        assert_eq!(f.request_interval, Duration::from_secs(2));
+        assert_eq!(f.recheck_window, Duration::from_secs(7 * 86400));
+        assert_eq!(f.sections.len(), 6);
+        assert_eq!(f.max_response_bytes, 10 * 1024 * 1024);
+        assert!(f.user_agent.starts_with("ministry-feed/"));
+        assert!(f.user_agent.contains("(+https://"));
+    }
+
+    #[test]
+    fn backfill_and_flags() {
+        let cli = Cli::try_parse_from([
+            "fetcher",
+            "backfill",
+            "--from",
+            "2022-01-01",
+            "--to",
+            "2022-12-31",
+            "--request-interval",
+            "0s",
+            "--langs",
+            "ru",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Some(Command::Backfill { .. })));
+        assert_eq!(cli.fetch.request_interval, Duration::ZERO);
+        assert_eq!(cli.fetch.langs, vec![Lang::Ru]);
+        assert!(Cli::try_parse_from(["fetcher", "--langs", "xx"]).is_err());
+        assert!(Cli::try_parse_from(["fetcher", "--poll-interval", "soon"]).is_err());
+        assert!(Cli::try_parse_from(["fetcher", "healthcheck"]).is_ok());
+    }
+}

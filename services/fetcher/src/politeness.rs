@@ -1,0 +1,307 @@
+//! Politeness decisions, free of I/O: Retry-After, anti-bot challenge pages, what to do with
+//! a response, and the per-host circuit breaker.
+
+use std::time::{Duration, Instant, SystemTime};
+
+/// Parses a `Retry-After` value: delay seconds or an HTTP date, relative to `now`, capped at
+/// `cap`. `None` when the value is neither.
+pub fn parse_retry_after(value: &str, now: SystemTime, cap: Duration) -> Option<Duration> {
+    let value = value.trim();
+    let delay = if let Ok(secs) = value.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let when = httpdate::parse_http_date(value).ok()?;
+        when.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(delay.min(cap))
+}
+
+/// Markers of the anti-bot JavaScript challenge the site serves instead of content.
+const CHALLENGE_MARKERS: [&str; 4] = [
+    "/TSPD/",
+    "window[\"bobcmn\"]",
+    "Please enable JavaScript",
+    "Data processing... Please, wait.",
+];
+
+/// Whether a response body is the anti-bot challenge page rather than content.
+///
+/// A real statement can quote "Please enable JavaScript" in its text, so a body is taken as
+/// a challenge when it carries one of the script markers, or when it carries a text marker
+/// and no statement markup.
+pub fn is_challenge(body: &[u8]) -> bool {
+    // Challenge pages are small; look at the first 64 KiB only.
+    let head = &body[..body.len().min(64 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    let script_marker = text.contains(CHALLENGE_MARKERS[0]) || text.contains(CHALLENGE_MARKERS[1]);
+    let text_marker = text.contains(CHALLENGE_MARKERS[2]) || text.contains(CHALLENGE_MARKERS[3]);
+    let looks_like_content = text.contains("article-content")
+        || text.contains("announce__item")
+        || text.contains("<rss")
+        || text.contains("photo-content");
+    script_marker || (text_marker && !looks_like_content)
+}
+
+/// How an attempt ended, as far as the decision needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// A response with this status, and its Retry-After delay if it had a usable one.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// Parsed Retry-After, already capped.
+        retry_after: Option<Duration>,
+    },
+    /// A 200 whose body is the anti-bot challenge.
+    Challenge,
+    /// The connection failed, was reset or timed out.
+    Transport,
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Use the response (2xx).
+    Accept,
+    /// The resource did not change (304).
+    NotModified,
+    /// Try again after this delay.
+    RetryAfter(Duration),
+    /// Stop: the failure will not go away by retrying now.
+    GiveUp,
+}
+
+/// Retry limits of one request.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// First backoff delay.
+    pub base: Duration,
+    /// Longest backoff delay, and the cap on Retry-After.
+    pub max: Duration,
+}
+
+/// Decides what to do after `attempt` (1-based) ended with `outcome`. `backoff` is the
+/// jittered delay the caller's [`shared::backoff::Backoff`] proposes for this retry.
+pub fn decide(
+    outcome: &AttemptOutcome,
+    attempt: u32,
+    policy: &RetryPolicy,
+    backoff: Duration,
+) -> Decision {
+    let retry = |delay: Duration| {
+        if attempt >= policy.max_attempts {
+            Decision::GiveUp
+        } else {
+            Decision::RetryAfter(delay.min(policy.max))
+        }
+    };
+    match outcome {
+        AttemptOutcome::Status { status, .. } if (200..300).contains(status) => Decision::Accept,
+        AttemptOutcome::Status { status: 304, .. } => Decision::NotModified,
+        AttemptOutcome::Status {
+            status: 429 | 503,
+            retry_after,
+        } => retry(retry_after.unwrap_or(backoff).max(backoff.min(policy.base))),
+        AttemptOutcome::Status {
+            status: 500 | 502 | 504 | 408,
+            ..
+        } => retry(backoff),
+        AttemptOutcome::Status { .. } => Decision::GiveUp,
+        AttemptOutcome::Challenge | AttemptOutcome::Transport => retry(backoff),
+    }
+}
+
+/// State of a host's circuit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CircuitState {
+    /// Requests flow.
+    Closed,
+    /// Paused until the instant.
+    Open(Instant),
+    /// The pause is over; the next request is a probe.
+    HalfOpen,
+}
+
+/// Pauses a host after `threshold` consecutive failed requests, for `cooldown`.
+#[derive(Debug, Clone)]
+pub struct CircuitBreaker {
+    threshold: u32,
+    cooldown: Duration,
+    failures: u32,
+    open_until: Option<Instant>,
+}
+
+impl CircuitBreaker {
+    /// A closed breaker.
+    pub fn new(threshold: u32, cooldown: Duration) -> Self {
+        CircuitBreaker {
+            threshold: threshold.max(1),
+            cooldown,
+            failures: 0,
+            open_until: None,
+        }
+    }
+
+    /// The state at `now`.
+    pub fn state(&self, now: Instant) -> CircuitState {
+        match self.open_until {
+            Some(until) if now < until => CircuitState::Open(until),
+            Some(_) => CircuitState::HalfOpen,
+            None => CircuitState::Closed,
+        }
+    }
+
+    /// How long a request must wait before it may go out (zero when it may go now).
+    pub fn wait(&self, now: Instant) -> Duration {
+        match self.state(now) {
+            CircuitState::Open(until) => until - now,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// Records a success: the circuit closes.
+    pub fn record_success(&mut self) {
+        self.failures = 0;
+        self.open_until = None;
+    }
+
+    /// Records a failure; returns true when this failure opened the circuit.
+    pub fn record_failure(&mut self, now: Instant) -> bool {
+        self.failures = self.failures.saturating_add(1);
+        let half_open = matches!(self.state(now), CircuitState::HalfOpen);
+        if self.failures >= self.threshold || half_open {
+            self.open_until = Some(now + self.cooldown);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAP: Duration = Duration::from_secs(600);
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            parse_retry_after(" 120 ", now, CAP),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(parse_retry_after("99999", now, CAP), Some(CAP));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&later, now, CAP),
+            Some(Duration::from_secs(30))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&past, now, CAP), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now, CAP), None);
+        assert_eq!(parse_retry_after("-5", now, CAP), None);
+    }
+
+    #[test]
+    fn challenge_pages_are_recognised() {
+        assert!(is_challenge(
+            br#"<html><script src="/TSPD/08a?type=7"></script></html>"#
+        ));
+        assert!(is_challenge(br#"<script>window["bobcmn"] = "1";</script>"#));
+        assert!(is_challenge(
+            b"<html><body>Please enable JavaScript to view the page content.</body></html>"
+        ));
+        assert!(is_challenge(
+            b"<html><body>Data processing... Please, wait.</body></html>"
+        ));
+        assert!(!is_challenge(
+            b"<html><div class=\"text article-content\"><p>Hello</p></div></html>"
+        ));
+        // A statement quoting the phrase is still a statement.
+        assert!(!is_challenge(
+            b"<div class=\"text article-content\"><p>The banner said: Please enable JavaScript.</p></div>"
+        ));
+        assert!(!is_challenge(b""));
+        assert!(!is_challenge(&[0xff, 0xfe, 0x00]));
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let p = policy();
+        let b = Duration::from_millis(150);
+        let status = |status, retry_after| AttemptOutcome::Status {
+            status,
+            retry_after,
+        };
+        assert_eq!(decide(&status(200, None), 1, &p, b), Decision::Accept);
+        assert_eq!(decide(&status(304, None), 1, &p, b), Decision::NotModified);
+        assert_eq!(
+            decide(&status(429, Some(Duration::from_secs(2))), 1, &p, b),
+            Decision::RetryAfter(Duration::from_secs(2))
+        );
+        assert_eq!(
+            decide(&status(503, Some(Duration::from_secs(3600))), 1, &p, b),
+            Decision::RetryAfter(Duration::from_secs(60))
+        );
+        assert_eq!(
+            decide(&status(503, None), 2, &p, b),
+            Decision::RetryAfter(b)
+        );
+        assert_eq!(decide(&status(429, None), 3, &p, b), Decision::GiveUp);
+        assert_eq!(decide(&status(404, None), 1, &p, b), Decision::GiveUp);
+        assert_eq!(decide(&status(403, None), 1, &p, b), Decision::GiveUp);
+        assert_eq!(
+            decide(&status(502, None), 1, &p, b),
+            Decision::RetryAfter(b)
+        );
+        assert_eq!(
+            decide(&AttemptOutcome::Challenge, 1, &p, b),
+            Decision::RetryAfter(b)
+        );
+        assert_eq!(
+            decide(&AttemptOutcome::Transport, 2, &p, b),
+            Decision::RetryAfter(b)
+        );
+        assert_eq!(
+            decide(&AttemptOutcome::Transport, 3, &p, b),
+            Decision::GiveUp
+        );
+    }
+
+    #[test]
+    fn circuit_opens_after_threshold_and_probes_after_cooldown() {
+        let start = Instant::now();
+        let mut breaker = CircuitBreaker::new(3, Duration::from_secs(60));
+        assert_eq!(breaker.state(start), CircuitState::Closed);
+        assert!(!breaker.record_failure(start));
+        assert!(!breaker.record_failure(start));
+        assert!(breaker.record_failure(start));
+        assert_eq!(
+            breaker.state(start),
+            CircuitState::Open(start + Duration::from_secs(60))
+        );
+        assert_eq!(
+            breaker.wait(start + Duration::from_secs(10)),
+            Duration::from_secs(50)
+        );
+        let later = start + Duration::from_secs(61);
+        assert_eq!(breaker.state(later), CircuitState::HalfOpen);
+        // A failed probe opens it again at once.
+        assert!(breaker.record_failure(later));
+        assert!(matches!(breaker.state(later), CircuitState::Open(_)));
+        breaker.record_success();
+        assert_eq!(breaker.state(later), CircuitState::Closed);
+        assert_eq!(breaker.wait(later), Duration::ZERO);
+    }
+}

@@ -1,0 +1,632 @@
+//! The fetcher itself: polls (feed + listings → new statements → raw pages), re-checks
+//! recent statements for edits, and backfills date ranges.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream;
+use chrono::{NaiveDate, Utc};
+use shared::messages::{Lang, ListingHint, SOURCE_MID_RU, hex_digest};
+use shared::nats::NatsError;
+use shared::subjects;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::config::FetchArgs;
+use crate::http::{Fetched, Http, HttpError, HttpSettings, Page, Validators, human};
+use crate::listing::{ListingItem, day_listing_path, parse_listing, parse_rss, section_path};
+use crate::metrics::Metrics;
+use crate::politeness::RetryPolicy;
+use crate::publish::{PublishError, Publisher, raw_page};
+use crate::safety::{Site, SiteError};
+use crate::state::{Checkpoint, SeenEntry, State, StateError};
+
+/// Items a date-filtered listing shows at most; a full page may hide more (pagination is
+/// forbidden by robots.txt).
+const LISTING_PAGE_SIZE: usize = 20;
+
+/// Errors of the fetcher.
+#[derive(Debug, thiserror::Error)]
+pub enum FetcherError {
+    /// Bad `--base-url`.
+    #[error(transparent)]
+    Site(#[from] SiteError),
+    /// HTTP client set-up.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// NATS.
+    #[error(transparent)]
+    Nats(#[from] NatsError),
+    /// Key-value state.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Publishing.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// Some pages or listings failed.
+    #[error(
+        "{what} could not finish: {count} listing(s) or page(s) failed (first: {first}); see the log, then run it again: what was published is kept and will not be repeated"
+    )]
+    Incomplete {
+        /// `the poll` or `the backfill`.
+        what: &'static str,
+        /// How many failed.
+        count: usize,
+        /// The first failure.
+        first: String,
+    },
+    /// Shutdown was requested before the work finished.
+    #[error("shutdown requested before {0} finished; run it again to continue")]
+    Cancelled(&'static str),
+    /// Bad backfill range.
+    #[error("backfill range {from} to {to} is empty: --from must not be after --to")]
+    EmptyRange {
+        /// From.
+        from: NaiveDate,
+        /// To.
+        to: NaiveDate,
+    },
+}
+
+/// What a poll did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollReport {
+    /// Statement pages published for the first time.
+    pub new: usize,
+    /// Edited statements published again.
+    pub edited: usize,
+    /// Listings and feeds that answered 304.
+    pub not_modified: usize,
+    /// Failures (URL: reason).
+    pub failed: Vec<String>,
+}
+
+/// What a backfill did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackfillReport {
+    /// Days walked by this run.
+    pub days: u64,
+    /// Pages published by this run.
+    pub pages: u64,
+    /// Days of the range in total.
+    pub total_days: u64,
+}
+
+/// Everything the fetcher needs, built once.
+pub struct Fetcher {
+    http: Arc<Http>,
+    state: State,
+    publisher: Publisher,
+    langs: Vec<Lang>,
+    sections: Vec<String>,
+    recheck_window: Duration,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+}
+
+enum ItemResult {
+    Published,
+    Known,
+}
+
+impl Fetcher {
+    /// Builds the fetcher on an open JetStream context (streams and bucket are created if
+    /// missing).
+    pub async fn new(
+        args: &FetchArgs,
+        client: &async_nats::Client,
+        replicas: usize,
+        metrics: Metrics,
+        shutdown: CancellationToken,
+    ) -> Result<Self, FetcherError> {
+        let site = Site::new(&args.base_url)?;
+        let settings = HttpSettings {
+            user_agent: args.user_agent.clone(),
+            request_interval: args.request_interval,
+            max_response_bytes: args.max_response_bytes,
+            connect_timeout: args.connect_timeout,
+            timeout: args.timeout,
+            retry: RetryPolicy {
+                max_attempts: args.max_attempts.max(1),
+                base: args.retry_base,
+                max: args.retry_max.max(args.retry_base),
+            },
+            circuit_threshold: args.circuit_threshold,
+            circuit_cooldown: args.circuit_cooldown,
+            extra_ca_file: args.extra_ca_file.clone(),
+        };
+        let http = Http::new(site, settings, metrics.clone(), shutdown.clone())?;
+        let js = jetstream::new(client.clone());
+        shared::nats::ensure_streams(&js, replicas, &shutdown).await?;
+        let kv =
+            shared::nats::ensure_kv(&js, subjects::FETCHER_BUCKET, 1, replicas, &shutdown).await?;
+        let state = State::new(
+            kv,
+            subjects::FETCHER_BUCKET,
+            &subjects::source_token(SOURCE_MID_RU),
+        );
+        let max_payload = client.server_info().max_payload.max(64 * 1024);
+        let publisher = Publisher::new(js, max_payload, replicas);
+        let mut sections: Vec<String> = args
+            .sections
+            .iter()
+            .map(|s| normalize_section(s))
+            .filter(|s| s != "/")
+            .collect();
+        sections.dedup();
+        Ok(Fetcher {
+            http: Arc::new(http),
+            state,
+            publisher,
+            langs: args.langs.clone(),
+            sections,
+            recheck_window: args.recheck_window,
+            metrics,
+            shutdown,
+        })
+    }
+
+    /// Polls continuously every `interval` until shutdown. Failed polls are logged and
+    /// retried at the next interval.
+    pub async fn run(&self, interval: Duration) -> Result<(), FetcherError> {
+        loop {
+            match self.poll().await {
+                Ok(report) => log_poll(&report),
+                Err(FetcherError::Cancelled(_)) => return Ok(()),
+                Err(err) => {
+                    tracing::error!(error = %err, "poll failed; trying again at the next poll")
+                }
+            }
+            tracing::info!("next poll in {}", human(interval));
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+
+    /// Polls once: `Ok` only when everything found was published and acknowledged.
+    pub async fn poll_once(&self) -> Result<PollReport, FetcherError> {
+        let report = self.poll().await?;
+        log_poll(&report);
+        match report.failed.first() {
+            None => Ok(report),
+            Some(first) => Err(FetcherError::Incomplete {
+                what: "the poll",
+                count: report.failed.len(),
+                first: first.clone(),
+            }),
+        }
+    }
+
+    /// One poll of every language: feed and listings, new statements, edits.
+    pub async fn poll(&self) -> Result<PollReport, FetcherError> {
+        let started = Instant::now();
+        let mut report = PollReport::default();
+        for &lang in &self.langs {
+            self.poll_lang(lang, &mut report).await?;
+        }
+        self.metrics
+            .poll_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.failures.inc_by(report.failed.len() as u64);
+        Ok(report)
+    }
+
+    async fn poll_lang(&self, lang: Lang, report: &mut PollReport) -> Result<(), FetcherError> {
+        let site = self.http.site().clone();
+        let mut sources: Vec<(Url, Option<String>)> = Vec::new();
+        if let Some(url) = site.url(&format!("/{lang}/rss.php")) {
+            sources.push((url, None));
+        }
+        for section in &self.sections {
+            let path = section_path(section, lang);
+            if let Some(url) = site.url(&format!("/{lang}{path}")) {
+                sources.push((url, Some(path)));
+            }
+        }
+        let mut items: Vec<ListingItem> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut listed: Vec<(Url, Validators, Vec<String>)> = Vec::new();
+        for (url, section) in sources {
+            let validators = self
+                .state
+                .validators(url.as_str())
+                .await?
+                .filter(|v| !v.is_empty());
+            match self.http.get(&url, validators.as_ref()).await {
+                Ok(Fetched::Page(page)) => {
+                    let text = String::from_utf8_lossy(&page.body);
+                    let found = match &section {
+                        None => parse_rss(&text, &site),
+                        Some(section) => parse_listing(&text, section, &site),
+                    };
+                    tracing::debug!(%url, items = found.len(), "listing read");
+                    if found.is_empty() {
+                        tracing::warn!(%url, "the listing shows no statement: has the site's markup changed?");
+                    }
+                    let ids = found.iter().map(|i| i.doc_id.clone()).collect();
+                    for item in found {
+                        merge_item(&mut items, &mut index, item);
+                    }
+                    listed.push((url, page.validators(), ids));
+                }
+                Ok(Fetched::NotModified) => report.not_modified += 1,
+                Err(HttpError::Cancelled) => return Err(FetcherError::Cancelled("the poll")),
+                Err(err) => {
+                    tracing::warn!(%url, error = %err, "cannot read the listing");
+                    report.failed.push(err.to_string());
+                }
+            }
+        }
+        let mut failed_docs: HashSet<String> = HashSet::new();
+        let mut published: HashSet<String> = HashSet::new();
+        for item in &items {
+            match self.fetch_new(lang, item).await {
+                Ok(ItemResult::Published) => {
+                    report.new += 1;
+                    published.insert(item.doc_id.clone());
+                }
+                Ok(ItemResult::Known) => {}
+                Err(FetcherError::Http(HttpError::Cancelled)) => {
+                    return Err(FetcherError::Cancelled("the poll"));
+                }
+                Err(err) => {
+                    tracing::warn!(doc_id = %item.doc_id, %lang, error = %err, "cannot fetch the statement; it will be tried again");
+                    report.failed.push(err.to_string());
+                    failed_docs.insert(item.doc_id.clone());
+                }
+            }
+        }
+        // A listing's validators are kept only when all its statements are in: otherwise
+        // the next poll must read it again in full to find the missing ones.
+        for (url, validators, ids) in listed {
+            if ids.iter().any(|id| failed_docs.contains(id)) {
+                self.state.forget_validators(url.as_str()).await;
+            } else if !validators.is_empty() {
+                self.state
+                    .save_validators(url.as_str(), &validators)
+                    .await?;
+            }
+        }
+        self.recheck(lang, &published, report).await
+    }
+
+    /// Fetches and publishes `item` unless its language version is already known.
+    async fn fetch_new(&self, lang: Lang, item: &ListingItem) -> Result<ItemResult, FetcherError> {
+        if self.state.seen(lang, &item.doc_id).await?.is_some() {
+            return Ok(ItemResult::Known);
+        }
+        let page = match self.http.get(&item.url, None).await? {
+            Fetched::Page(page) => page,
+            Fetched::NotModified => return Ok(ItemResult::Known),
+        };
+        let entry = self
+            .publish(lang, &item.doc_id, &page, Some(item.hint.clone()), None)
+            .await?;
+        self.metrics.new_statements.inc();
+        if let Some(at) = item.hint.published_at {
+            let lag = (Utc::now() - at.with_timezone(&Utc)).num_seconds().max(0);
+            self.metrics.lag_seconds.observe(lag as f64);
+        }
+        let at = entry
+            .published_at
+            .unwrap_or_else(|| entry.first_seen.fixed_offset());
+        self.state
+            .add_recent(lang, &item.doc_id, at, self.recheck_since())
+            .await?;
+        Ok(ItemResult::Published)
+    }
+
+    /// Publishes a fetched page and records it as seen (only after the acknowledgement).
+    async fn publish(
+        &self,
+        lang: Lang,
+        doc_id: &str,
+        page: &Page,
+        hint: Option<ListingHint>,
+        previous: Option<&SeenEntry>,
+    ) -> Result<SeenEntry, FetcherError> {
+        let now = Utc::now();
+        let raw = raw_page(doc_id, lang, page, hint.clone(), now);
+        let sha = raw.body_sha256.clone();
+        let duplicate = self.publisher.publish(raw, &page.body).await?;
+        tracing::info!(doc_id, %lang, url = %page.url, duplicate, "published raw page");
+        let validators = page.validators();
+        let entry = SeenEntry {
+            body_sha256: sha,
+            etag: validators.etag,
+            last_modified: validators.last_modified,
+            published_at: hint
+                .as_ref()
+                .and_then(|h| h.published_at)
+                .or(previous.and_then(|p| p.published_at)),
+            first_seen: previous.map_or(now, |p| p.first_seen),
+            url: Some(page.url.to_string()),
+            listing: hint,
+        };
+        self.state.mark_seen(lang, doc_id, &entry).await?;
+        Ok(entry)
+    }
+
+    fn recheck_since(&self) -> chrono::DateTime<Utc> {
+        let window =
+            chrono::Duration::from_std(self.recheck_window).unwrap_or(chrono::Duration::MAX);
+        Utc::now()
+            .checked_sub_signed(window)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// Conditional GETs of the statements published within the recheck window; a changed
+    /// body is published again.
+    async fn recheck(
+        &self,
+        lang: Lang,
+        skip: &HashSet<String>,
+        report: &mut PollReport,
+    ) -> Result<(), FetcherError> {
+        if self.recheck_window.is_zero() {
+            return Ok(());
+        }
+        for doc_id in self.state.recent(lang, self.recheck_since()).await? {
+            if skip.contains(&doc_id) {
+                continue;
+            }
+            let Some(entry) = self.state.seen(lang, &doc_id).await? else {
+                continue;
+            };
+            let Some(url) = entry.url.as_deref().and_then(|u| Url::parse(u).ok()) else {
+                continue;
+            };
+            let validators = entry.validators();
+            let validators = (!validators.is_empty()).then_some(validators);
+            match self.http.get(&url, validators.as_ref()).await {
+                Ok(Fetched::NotModified) => {}
+                Ok(Fetched::Page(page)) => {
+                    if hex_digest(&page.body) == entry.body_sha256 {
+                        // Same body, new validators: remember them.
+                        let mut same = entry.clone();
+                        let v = page.validators();
+                        if v != entry.validators() {
+                            same.etag = v.etag;
+                            same.last_modified = v.last_modified;
+                            self.state.mark_seen(lang, &doc_id, &same).await?;
+                        }
+                        continue;
+                    }
+                    match self
+                        .publish(lang, &doc_id, &page, entry.listing.clone(), Some(&entry))
+                        .await
+                    {
+                        Ok(_) => {
+                            tracing::info!(%doc_id, %lang, "statement was edited after publication: published again");
+                            self.metrics.edits.inc();
+                            report.edited += 1;
+                        }
+                        Err(err) => report.failed.push(err.to_string()),
+                    }
+                }
+                Err(HttpError::Cancelled) => return Err(FetcherError::Cancelled("the poll")),
+                Err(HttpError::Status { status, .. }) if matches!(status, 404 | 410) => {
+                    tracing::warn!(%doc_id, %lang, %url, status, "a published statement is gone from the site");
+                }
+                Err(err) => {
+                    tracing::warn!(%doc_id, %lang, error = %err, "cannot re-check the statement");
+                    report.failed.push(err.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Walks `?activeFrom=D&activeTo=D` listings day by day from the checkpoint, for every
+    /// section and language, and publishes the statements not yet seen.
+    pub async fn backfill(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BackfillReport, FetcherError> {
+        if from > to {
+            return Err(FetcherError::EmptyRange { from, to });
+        }
+        let total_days = (to - from).num_days() as u64 + 1;
+        let mut checkpoint = match self.state.checkpoint(from, to).await? {
+            Some(c) => {
+                tracing::info!(from = %from, to = %to, next_day = %c.next_day, pages = c.pages, "resuming backfill from its checkpoint");
+                c
+            }
+            None => Checkpoint {
+                from,
+                to,
+                next_day: from,
+                pages: 0,
+                updated_at: Utc::now(),
+            },
+        };
+        let mut report = BackfillReport {
+            total_days,
+            ..Default::default()
+        };
+        if checkpoint.next_day > to {
+            tracing::info!(from = %from, to = %to, "backfill of this range is already complete");
+            return Ok(report);
+        }
+        let started = Instant::now();
+        let site = self.http.site().clone();
+        let mut day = checkpoint.next_day;
+        while day <= to {
+            let mut failed: Vec<String> = Vec::new();
+            for &lang in &self.langs {
+                for section in &self.sections {
+                    let path = day_listing_path(lang, section, day);
+                    let Some(url) = site.url(&path) else { continue };
+                    let items = match self.http.get(&url, None).await {
+                        Ok(Fetched::Page(page)) => parse_listing(
+                            &String::from_utf8_lossy(&page.body),
+                            &section_path(section, lang),
+                            &site,
+                        ),
+                        Ok(Fetched::NotModified) => Vec::new(),
+                        Err(HttpError::Cancelled) => {
+                            return Err(FetcherError::Cancelled("the backfill"));
+                        }
+                        Err(err) => {
+                            tracing::warn!(%url, error = %err, "cannot read the day's listing");
+                            failed.push(err.to_string());
+                            continue;
+                        }
+                    };
+                    if items.len() >= LISTING_PAGE_SIZE {
+                        tracing::warn!(%url, "the day's listing is full ({LISTING_PAGE_SIZE} items): statements beyond the first page cannot be reached, since robots.txt forbids pagination; the feed and other sections may still list them");
+                    }
+                    for item in &items {
+                        match self.fetch_new(lang, item).await {
+                            Ok(ItemResult::Published) => {
+                                report.pages += 1;
+                                checkpoint.pages += 1;
+                            }
+                            Ok(ItemResult::Known) => {}
+                            Err(FetcherError::Http(HttpError::Cancelled)) => {
+                                return Err(FetcherError::Cancelled("the backfill"));
+                            }
+                            Err(err) => {
+                                tracing::warn!(doc_id = %item.doc_id, %lang, error = %err, "cannot fetch the statement");
+                                failed.push(err.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(first) = failed.first() {
+                self.metrics.failures.inc_by(failed.len() as u64);
+                return Err(FetcherError::Incomplete {
+                    what: "the backfill",
+                    count: failed.len(),
+                    first: format!("{first} (on {day}; the backfill resumes from that day)"),
+                });
+            }
+            let next = day.succ_opt();
+            checkpoint.next_day = next.unwrap_or(day);
+            checkpoint.updated_at = Utc::now();
+            self.state.save_checkpoint(&checkpoint).await?;
+            report.days += 1;
+            let done = (checkpoint.next_day - from)
+                .num_days()
+                .clamp(0, total_days as i64) as u64;
+            let rate = report.days as f64 / started.elapsed().as_secs_f64().max(0.001);
+            let eta =
+                Duration::from_secs_f64(total_days.saturating_sub(done) as f64 / rate.max(1e-9));
+            tracing::info!(
+                "backfill {done}/{total_days} days, {} pages published ({} in this run), {:.2} days/min, ETA {}",
+                checkpoint.pages,
+                report.pages,
+                rate * 60.0,
+                human(eta)
+            );
+            match next {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn log_poll(report: &PollReport) {
+    tracing::info!(
+        new = report.new,
+        edited = report.edited,
+        not_modified = report.not_modified,
+        failed = report.failed.len(),
+        "poll done"
+    );
+}
+
+/// Adds `item`, or merges it into the item of the same document already found: the first
+/// listing's URL is kept; missing fields are filled; a section listing's hint beats the feed's.
+fn merge_item(items: &mut Vec<ListingItem>, index: &mut HashMap<String, usize>, item: ListingItem) {
+    match index.get(&item.doc_id) {
+        Some(&i) => {
+            let known = &mut items[i];
+            let from_feed = known.hint.section.as_deref() == Some("rss");
+            if from_feed && item.hint.section.as_deref() != Some("rss") {
+                let mut hint = item.hint.clone();
+                hint.title = hint.title.or(known.hint.title.take());
+                hint.published_at = hint.published_at.or(known.hint.published_at);
+                if hint.tags.is_empty() {
+                    hint.tags = std::mem::take(&mut known.hint.tags);
+                }
+                known.hint = hint;
+                known.url = item.url;
+            } else {
+                known.hint.title = known.hint.title.take().or(item.hint.title);
+                known.hint.published_at = known.hint.published_at.or(item.hint.published_at);
+                if known.hint.tags.is_empty() {
+                    known.hint.tags = item.hint.tags;
+                }
+            }
+        }
+        None => {
+            index.insert(item.doc_id.clone(), items.len());
+            items.push(item);
+        }
+    }
+}
+
+/// `/foreign_policy/news` → `/foreign_policy/news/`.
+fn normalize_section(section: &str) -> String {
+    let trimmed = section.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{trimmed}/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(doc: &str, section: &str, title: Option<&str>) -> ListingItem {
+        ListingItem {
+            doc_id: doc.into(),
+            url: Url::parse(&format!("http://h{section}{doc}/")).unwrap(),
+            hint: ListingHint {
+                section: Some(section.into()),
+                title: title.map(str::to_string),
+                published_at: None,
+                tags: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn items_merge_by_doc_id_and_listings_beat_the_feed() {
+        let mut items = Vec::new();
+        let mut index = HashMap::new();
+        merge_item(&mut items, &mut index, item("1", "rss", Some("Feed title")));
+        merge_item(&mut items, &mut index, item("2", "/a/", None));
+        merge_item(&mut items, &mut index, item("1", "/b/", None));
+        merge_item(&mut items, &mut index, item("2", "/c/", Some("T2")));
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].hint.section.as_deref(), Some("/b/"));
+        assert_eq!(items[0].hint.title.as_deref(), Some("Feed title"));
+        assert_eq!(items[0].url.as_str(), "http://h/b/1/");
+        assert_eq!(items[1].hint.section.as_deref(), Some("/a/"));
+        assert_eq!(items[1].hint.title.as_deref(), Some("T2"));
+    }
+
+    #[test]
+    fn sections_are_normalized() {
+        assert_eq!(
+            normalize_section("foreign_policy/news"),
+            "/foreign_policy/news/"
+        );
+        assert_eq!(
+            normalize_section(" /press_service/minister_speeches/ "),
+            "/press_service/minister_speeches/"
+        );
+        assert_eq!(normalize_section("/"), "/");
+    }
+}
