@@ -58,14 +58,25 @@ fn js_err(action: impl Into<String>, err: impl std::fmt::Display) -> NatsError {
     }
 }
 
-/// Connects to NATS, retrying with backoff (and saying so in the log) until the server
-/// answers or `shutdown` fires. Later disconnections are healed by the client itself.
+/// The servers of a `NATS_URL` value: comma-separated URLs, blanks around them ignored.
+/// (async-nats parses a `&str` as one URL, so a list must be split before connecting.)
+pub fn server_list(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|server| !server.is_empty())
+        .collect()
+}
+
+/// Connects to NATS (`url`: one URL or a comma-separated list of a cluster's nodes), retrying
+/// with backoff (and saying so in the log) until a server answers or `shutdown` fires. Later
+/// disconnections are healed by the client itself.
 pub async fn connect(
     url: &str,
     client_name: &str,
     shutdown: &CancellationToken,
 ) -> Result<Client, NatsError> {
-    if url.trim().is_empty() {
+    let servers = server_list(url);
+    if servers.is_empty() {
         return Err(NatsError::BadUrl {
             url: url.to_string(),
             reason: "it is empty; set it to e.g. nats://127.0.0.1:4222".into(),
@@ -87,7 +98,7 @@ pub async fn connect(
             });
         let attempt = tokio::select! {
             _ = shutdown.cancelled() => return Err(NatsError::Cancelled),
-            result = options.connect(url) => result,
+            result = options.connect(servers.as_slice()) => result,
         };
         match attempt {
             Ok(client) => return Ok(client),
@@ -318,4 +329,22 @@ pub async fn streams_reachable(client: &Client, js: &jetstream::Context) -> Resu
             .map_err(|e| format!("stream {} unreachable: {e}", spec.name))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_list;
+
+    #[test]
+    fn server_list_splits_a_cluster_url() {
+        assert_eq!(
+            server_list("nats://n1:4222, nats://n2:4222,,nats://n3:4222 "),
+            vec!["nats://n1:4222", "nats://n2:4222", "nats://n3:4222"]
+        );
+        assert_eq!(
+            server_list("nats://127.0.0.1:4222"),
+            vec!["nats://127.0.0.1:4222"]
+        );
+        assert!(server_list(" , ").is_empty());
+    }
 }
