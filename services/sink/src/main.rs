@@ -1,1 +1,16 @@
-fn main() {}
+//! `sink`: stores speech records and serves them over HTTP. See `sink --help`.
+
+use clap::Parser;
+use sink::app::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    shared::telemetry::init(cli.common.log_format);
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            sink::app::run(&cli.common, &cli.sink, shared::shutdown::on_signals()).await
+        }
+        Command::Healthcheck => shared::ops::healthcheck(cli.sink.listen).await,
+    }
+}

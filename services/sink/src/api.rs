@@ -1,0 +1,319 @@
+//! The read-only HTTP API (axum): list, get, versions, Atom feed, JSON Lines export,
+//! OpenAPI document, merged with the shared `/healthz`, `/readyz` and `/metrics` routes.
+//!
+//! Every parameter is validated by [`crate::params`]; an invalid one is answered with 400 and
+//! `{"error": "..."}`, never with a 500 or a panic.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query as QueryParams, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use chrono::Utc;
+use prometheus_client::registry::Registry;
+use serde_json::{Value, json};
+use shared::SpeechRecord;
+use shared::ops::ReadinessCheck;
+
+use crate::atom;
+use crate::diff::diff_paragraphs;
+use crate::openapi;
+use crate::params::{Endpoint, parse_query};
+use crate::store::{AnyStore, Page, Query, Store, StoreError};
+
+/// Longest accepted record id.
+const MAX_ID_CHARS: usize = 200;
+
+#[derive(Clone)]
+struct ApiState {
+    store: AnyStore,
+}
+
+/// The API routes alone.
+pub fn router(store: AnyStore) -> Router {
+    Router::new()
+        .route("/v1/speeches", get(list))
+        .route("/v1/speeches/{id}", get(get_one))
+        .route("/v1/speeches/{id}/versions", get(versions))
+        .route("/v1/feed.atom", get(feed))
+        .route("/v1/export.jsonl", get(export))
+        .route("/v1/openapi.json", get(openapi_json))
+        .with_state(ApiState { store })
+}
+
+/// The API with the operations routes (`/healthz`, `/readyz`, `/metrics`) merged in, and a
+/// JSON 404 for unknown paths.
+pub fn app(store: AnyStore, registry: Arc<Registry>, readiness: ReadinessCheck) -> Router {
+    router(store)
+        .merge(shared::ops::router(registry, readiness))
+        .fallback(not_found)
+}
+
+/// A JSON error response.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn store_error(err: StoreError) -> Response {
+    if err.is_transient() {
+        tracing::warn!(error = %err, "request failed: database unavailable");
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the database is unavailable ({err}); try again shortly"),
+        )
+    } else {
+        tracing::error!(error = %err, "request failed");
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the sink could not read the database; the cause is in its log",
+        )
+    }
+}
+
+async fn not_found(uri: Uri) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no endpoint at {}; the API is described at /v1/openapi.json",
+            uri.path()
+        ),
+    )
+}
+
+fn query_from(
+    params: Result<QueryParams<Vec<(String, String)>>, QueryRejection>,
+    endpoint: Endpoint,
+) -> Result<Query, Box<Response>> {
+    let QueryParams(pairs) = params.map_err(|rejection| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("the query string cannot be read: {rejection}"),
+        ))
+    })?;
+    parse_query(&pairs, endpoint).map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, e.0)))
+}
+
+fn id_from(path: Result<Path<String>, PathRejection>) -> Result<String, Box<Response>> {
+    let Path(id) = path.map_err(|rejection| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("the record id cannot be read: {rejection}"),
+        ))
+    })?;
+    if id.is_empty() || id.chars().count() > MAX_ID_CHARS || id.chars().any(char::is_control) {
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "invalid record id: give an id such as mid.ru:1653435:en (at most {MAX_ID_CHARS} characters, no control characters)"
+            ),
+        )));
+    }
+    Ok(id)
+}
+
+fn page_json(page: Page) -> Value {
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .filter_map(|hit| {
+            let mut value: Value = match serde_json::from_str(&hit.record) {
+                Ok(v) => v,
+                Err(err) => {
+                    tracing::error!(error = %err, "stored record is not valid JSON; skipped");
+                    return None;
+                }
+            };
+            if let (Some(snippet), Some(object)) = (hit.snippet, value.as_object_mut()) {
+                object.insert("snippet".into(), Value::String(snippet));
+            }
+            Some(value)
+        })
+        .collect();
+    json!({
+        "items": items,
+        "next_cursor": page.next_cursor.map(|c| c.encode()),
+    })
+}
+
+async fn list(
+    State(state): State<ApiState>,
+    params: Result<QueryParams<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let query = match query_from(params, Endpoint::List) {
+        Ok(q) => q,
+        Err(response) => return *response,
+    };
+    match state.store.list(&query).await {
+        Ok(page) => axum::Json(page_json(page)).into_response(),
+        Err(err) => store_error(err),
+    }
+}
+
+async fn get_one(
+    State(state): State<ApiState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let id = match id_from(path) {
+        Ok(id) => id,
+        Err(response) => return *response,
+    };
+    match state.store.get(&id).await {
+        Ok(Some(record)) => ([(header::CONTENT_TYPE, "application/json")], record).into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            format!("no speech record with id {id:?}; list the records with GET /v1/speeches"),
+        ),
+        Err(err) => store_error(err),
+    }
+}
+
+fn paragraphs_of(record: &Value) -> Vec<String> {
+    record
+        .get("paragraphs")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|p| p.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn versions(
+    State(state): State<ApiState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let id = match id_from(path) {
+        Ok(id) => id,
+        Err(response) => return *response,
+    };
+    let entries = match state.store.versions(&id).await {
+        Ok(entries) => entries,
+        Err(err) => return store_error(err),
+    };
+    if entries.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no speech record with id {id:?}; list the records with GET /v1/speeches"),
+        );
+    }
+    let mut previous: Option<Vec<String>> = None;
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let record: Value = serde_json::from_str(&entry.record).unwrap_or(Value::Null);
+        let paragraphs = paragraphs_of(&record);
+        let diff = previous
+            .as_ref()
+            .map(|old| diff_paragraphs(old, &paragraphs));
+        out.push(json!({
+            "version": entry.version,
+            "content_hash": entry.content_hash,
+            "stored_at": entry.stored_at,
+            "record": record,
+            "diff": diff,
+        }));
+        previous = Some(paragraphs);
+    }
+    axum::Json(json!({ "id": id, "versions": out })).into_response()
+}
+
+async fn feed(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    uri: Uri,
+    params: Result<QueryParams<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let query = match query_from(params, Endpoint::Feed) {
+        Ok(q) => q,
+        Err(response) => return *response,
+    };
+    let page = match state.store.list(&query).await {
+        Ok(page) => page,
+        Err(err) => return store_error(err),
+    };
+    let records: Vec<SpeechRecord> = page
+        .items
+        .iter()
+        .filter_map(|hit| serde_json::from_str(&hit.record).ok())
+        .collect();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or("localhost");
+    let self_url = format!("http://{host}{uri}");
+    (
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        atom::render(&records, &self_url, Utc::now()),
+    )
+        .into_response()
+}
+
+fn lines(page: &Page) -> Bytes {
+    let mut chunk = String::new();
+    for hit in &page.items {
+        chunk.push_str(&hit.record);
+        chunk.push('\n');
+    }
+    Bytes::from(chunk)
+}
+
+async fn export(
+    State(state): State<ApiState>,
+    params: Result<QueryParams<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let mut query = match query_from(params, Endpoint::Export) {
+        Ok(q) => q,
+        Err(response) => return *response,
+    };
+    // The first page decides the status; later pages stream.
+    let first = match state.store.list(&query).await {
+        Ok(page) => page,
+        Err(err) => return store_error(err),
+    };
+    let first_chunk = lines(&first);
+    let next = first.next_cursor.map(|cursor| {
+        query.cursor = Some(cursor);
+        query
+    });
+    let store = state.store.clone();
+    let rest = futures_util::stream::unfold(next, move |next| {
+        let store = store.clone();
+        async move {
+            let mut query = next?;
+            match store.list(&query).await {
+                Ok(page) => {
+                    let chunk = lines(&page);
+                    let next = page.next_cursor.map(|cursor| {
+                        query.cursor = Some(cursor);
+                        query
+                    });
+                    Some((Ok::<_, std::io::Error>(chunk), next))
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "export interrupted");
+                    Some((Err(std::io::Error::other(err.to_string())), None))
+                }
+            }
+        }
+    });
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(first_chunk) }),
+        rest,
+    );
+    (
+        [(header::CONTENT_TYPE, "application/jsonl; charset=utf-8")],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+async fn openapi_json() -> Response {
+    axum::Json(openapi::document()).into_response()
+}

@@ -1,0 +1,182 @@
+//! Command line and the running service: database, HTTP API, NATS consumer, shutdown.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use async_nats::jetstream;
+use clap::{Args, Parser, Subcommand};
+use prometheus_client::registry::Registry;
+use shared::config::CommonArgs;
+use shared::consumer::Stage;
+use shared::ops::{ReadinessCheck, StageMetrics};
+use shared::subjects;
+use tokio_util::sync::CancellationToken;
+
+use crate::consumer::{SinkHandler, SinkMetrics};
+use crate::store::{AnyStore, DEFAULT_DATABASE_URL, Store, redact_url};
+
+/// `sink`: stores speech records and serves them over HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "sink", version, about)]
+pub struct Cli {
+    /// What to do (default: run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags every service shares.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The sink's own flags.
+    #[command(flatten)]
+    pub sink: SinkArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Consume records from NATS, store them, serve the HTTP API (the default).
+    Run,
+    /// Exit 0 when the running sink answers GET /healthz on --listen.
+    Healthcheck,
+}
+
+/// The sink's flags.
+#[derive(Debug, Clone, Args)]
+pub struct SinkArgs {
+    /// The database: sqlite://PATH (created on first run) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// Address of the HTTP API (and /healthz, /readyz, /metrics).
+    #[arg(
+        long,
+        env = "SINK_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+}
+
+type NatsSlot = Arc<OnceLock<(async_nats::Client, jetstream::Context)>>;
+
+fn readiness(store: AnyStore, nats: NatsSlot) -> ReadinessCheck {
+    Arc::new(move || {
+        let store = store.clone();
+        let nats = nats.clone();
+        Box::pin(async move {
+            store.ping().await.map_err(|e| format!("database: {e}"))?;
+            let Some((client, js)) = nats.get().cloned() else {
+                return Err("not connected to NATS yet".to_string());
+            };
+            shared::nats::streams_reachable(&client, &js).await
+        })
+    })
+}
+
+/// Runs the sink until `shutdown` fires: opens (and migrates) the database, waiting for it
+/// if needed; serves the API; consumes `SPEECHES` through the durable `sink` consumer.
+pub async fn run(
+    common: &CommonArgs,
+    args: &SinkArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    tracing::info!(database = %redact_url(&args.database_url), "opening the database");
+    let Some(store) = AnyStore::open_with_retry(&args.database_url, &shutdown).await? else {
+        return Ok(());
+    };
+    tracing::info!(kind = store.kind(), "database ready (migrations applied)");
+
+    let mut registry = Registry::default();
+    let stage_metrics = StageMetrics::register(&mut registry, "sink");
+    let sink_metrics = SinkMetrics::register(&mut registry);
+    let registry = Arc::new(registry);
+    let nats: NatsSlot = Arc::new(OnceLock::new());
+    let ready = readiness(store.clone(), nats.clone());
+
+    // HTTP first, so health checks answer while NATS is awaited.
+    let app = crate::api::app(store.clone(), registry.clone(), ready.clone());
+    let http_shutdown = shutdown.clone();
+    let listen = args.listen;
+    let http = tokio::spawn(async move {
+        let served = shared::ops::serve(listen, app, http_shutdown.clone()).await;
+        if served.is_err() {
+            // Without its API the sink is of no use: stop everything.
+            http_shutdown.cancel();
+        }
+        served
+    });
+    let ops = common.metrics_listen.map(|addr| {
+        let router = shared::ops::router(registry.clone(), ready.clone());
+        let token = shutdown.clone();
+        tokio::spawn(async move { shared::ops::serve(addr, router, token).await })
+    });
+
+    let consumed = consume(
+        common,
+        &store,
+        stage_metrics,
+        sink_metrics,
+        &nats,
+        &shutdown,
+    )
+    .await;
+    // The consumer has returned (shutdown, or a fatal NATS error): stop HTTP too.
+    shutdown.cancel();
+    let served = match http.await {
+        Ok(result) => result,
+        Err(join) => Err(anyhow::anyhow!("HTTP server task failed: {join}")),
+    };
+    if let Some(ops) = ops
+        && let Ok(Err(err)) = ops.await
+    {
+        tracing::warn!(error = %err, "metrics server ended with an error");
+    }
+    if let Some((client, _)) = nats.get()
+        && let Err(err) = client.drain().await
+    {
+        tracing::warn!(error = %err, "NATS drain failed");
+    }
+    store.close().await;
+    tracing::info!("sink stopped");
+    consumed.and(served)
+}
+
+async fn consume(
+    common: &CommonArgs,
+    store: &AnyStore,
+    stage_metrics: StageMetrics,
+    sink_metrics: SinkMetrics,
+    nats: &NatsSlot,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let client = match shared::nats::connect(&common.nats_url, "sink", shutdown).await {
+        Ok(client) => client,
+        Err(shared::nats::NatsError::Cancelled) => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
+    let js = jetstream::new(client.clone());
+    let _ = nats.set((client, js.clone()));
+    let prepared = async {
+        shared::nats::ensure_streams(&js, common.stream_replicas, shutdown).await?;
+        shared::nats::ensure_consumer(&js, &subjects::SINK, shutdown).await
+    };
+    let consumer = match prepared.await {
+        Ok(consumer) => consumer,
+        Err(shared::nats::NatsError::Cancelled) => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
+    let stage = Stage {
+        js,
+        consumer,
+        spec: subjects::SINK,
+        name: "sink",
+        source: shared::messages::SOURCE_MID_RU.to_string(),
+        metrics: stage_metrics,
+    };
+    let handler = SinkHandler::new(store.clone(), sink_metrics, shutdown.clone());
+    tracing::info!(
+        stream = subjects::SPEECH_STREAM,
+        consumer = subjects::SINK_CONSUMER,
+        "consuming speech records"
+    );
+    shared::consumer::run(&stage, &handler, shutdown).await;
+    Ok(())
+}

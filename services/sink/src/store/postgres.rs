@@ -1,0 +1,297 @@
+//! The PostgreSQL store: batched writes with `UNNEST`, full-text search with the language's
+//! text search configuration.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use shared::SpeechRecord;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, QueryBuilder};
+
+use super::{
+    Cursor, Hit, Page, Query, Store, StoreError, StoreOutcome, VersionEntry, contains_pattern,
+    next_cursor, plan, redact_url, ts_config,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Longest body text indexed for search (tsvector values are limited to 1 MiB).
+const MAX_INDEXED_CHARS: i32 = 250_000;
+
+/// PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+#[derive(sqlx::FromRow)]
+struct LatestRow {
+    id: String,
+    content_hash: String,
+    version: i32,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    record: String,
+    published_us: i64,
+    id: String,
+    snippet: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    version: i32,
+    content_hash: String,
+    stored_at: DateTime<Utc>,
+    record: String,
+}
+
+/// PostgreSQL text cannot hold NUL characters.
+fn pg_text(text: &str) -> String {
+    text.replace('\0', "")
+}
+
+impl PgStore {
+    /// Connects to `url` and migrates the database.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                url: redact_url(url),
+                source,
+            })?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Store for PgStore {
+    async fn store_batch(&self, records: &[SpeechRecord]) -> Result<Vec<StoreOutcome>, StoreError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        let mut tx = self.pool.begin().await?;
+        let latest: Vec<LatestRow> = sqlx::query_as(
+            "SELECT id, content_hash, version FROM speeches WHERE id = ANY($1) FOR UPDATE",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        let known: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, content_hash FROM speech_versions WHERE id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await?;
+        let latest: HashMap<String, (String, i64)> = latest
+            .into_iter()
+            .map(|r| (r.id, (r.content_hash, i64::from(r.version))))
+            .collect();
+        let known: HashSet<(String, String)> = known.into_iter().collect();
+        let plan = plan(records, latest, known)?;
+        if plan.versions.is_empty() {
+            tx.commit().await?;
+            return Ok(plan.outcomes);
+        }
+
+        let v_ids: Vec<String> = plan.versions.iter().map(|r| r.record.id.clone()).collect();
+        let v_versions: Vec<i32> = plan
+            .versions
+            .iter()
+            .map(|r| i32::try_from(r.version).unwrap_or(i32::MAX))
+            .collect();
+        let v_hashes: Vec<String> = plan
+            .versions
+            .iter()
+            .map(|r| pg_text(&r.record.content_hash))
+            .collect();
+        let v_records: Vec<String> = plan.versions.iter().map(|r| r.json.clone()).collect();
+        sqlx::query(
+            "INSERT INTO speech_versions (id, version, content_hash, record)
+             SELECT * FROM UNNEST($1::text[], $2::int4[], $3::text[], $4::text[])",
+        )
+        .bind(&v_ids)
+        .bind(&v_versions)
+        .bind(&v_hashes)
+        .bind(&v_records)
+        .execute(&mut *tx)
+        .await?;
+
+        let rows: Vec<_> = plan.latest.iter().map(|&i| &plan.versions[i]).collect();
+        let col = |f: &dyn Fn(&super::Row<'_>) -> String| -> Vec<String> {
+            rows.iter().map(|r| f(r)).collect()
+        };
+        let ids = col(&|r| r.record.id.clone());
+        let sources = col(&|r| pg_text(&r.record.source));
+        let doc_ids = col(&|r| pg_text(&r.record.doc_id));
+        let langs = col(&|r| r.record.lang.as_str().to_string());
+        let kinds = col(&|r| r.record.kind.as_str().to_string());
+        let titles = col(&|r| pg_text(&r.record.title));
+        let urls = col(&|r| pg_text(&r.record.url));
+        let speakers = col(&|r| r.speakers_json.clone());
+        let hashes = col(&|r| pg_text(&r.record.content_hash));
+        let jsons = col(&|r| r.json.clone());
+        let configs = col(&|r| ts_config(r.record.lang).to_string());
+        let bodies = col(&|r| pg_text(&r.body_text));
+        let published: Vec<i64> = rows.iter().map(|r| r.published_us).collect();
+        let versions: Vec<i32> = rows
+            .iter()
+            .map(|r| i32::try_from(r.version).unwrap_or(i32::MAX))
+            .collect();
+        sqlx::query(
+            "INSERT INTO speeches (id, source, doc_id, lang, kind, title, url, speakers,
+                 published_us, content_hash, version, record, ts_config, body_text, tsv, updated_at)
+             SELECT u.id, u.source, u.doc_id, u.lang, u.kind, u.title, u.url, u.speakers::jsonb,
+                 u.published_us, u.content_hash, u.version, u.record, u.ts_config, u.body_text,
+                 setweight(to_tsvector(u.ts_config::regconfig, u.title), 'A')
+                   || setweight(to_tsvector(u.ts_config::regconfig, left(u.body_text, $15)), 'B'),
+                 now()
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::text[], $9::int8[], $10::text[], $11::int4[], $12::text[],
+                         $13::text[], $14::text[])
+                  AS u(id, source, doc_id, lang, kind, title, url, speakers, published_us,
+                       content_hash, version, record, ts_config, body_text)
+             ON CONFLICT (id) DO UPDATE SET
+                 source = EXCLUDED.source, doc_id = EXCLUDED.doc_id, lang = EXCLUDED.lang,
+                 kind = EXCLUDED.kind, title = EXCLUDED.title, url = EXCLUDED.url,
+                 speakers = EXCLUDED.speakers, published_us = EXCLUDED.published_us,
+                 content_hash = EXCLUDED.content_hash, version = EXCLUDED.version,
+                 record = EXCLUDED.record, ts_config = EXCLUDED.ts_config,
+                 body_text = EXCLUDED.body_text, tsv = EXCLUDED.tsv, updated_at = now()",
+        )
+        .bind(&ids)
+        .bind(&sources)
+        .bind(&doc_ids)
+        .bind(&langs)
+        .bind(&kinds)
+        .bind(&titles)
+        .bind(&urls)
+        .bind(&speakers)
+        .bind(&published)
+        .bind(&hashes)
+        .bind(&versions)
+        .bind(&jsons)
+        .bind(&configs)
+        .bind(&bodies)
+        .bind(MAX_INDEXED_CHARS)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(plan.outcomes)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT record FROM speeches WHERE id = $1")
+                .bind(pg_text(id))
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn list(&self, query: &Query) -> Result<Page, StoreError> {
+        let q = query.q.as_deref().map(pg_text);
+        let mut sql: QueryBuilder<Postgres> =
+            QueryBuilder::new("SELECT s.record, s.published_us, s.id, ");
+        if let Some(q) = &q {
+            sql.push("ts_headline(s.ts_config::regconfig, s.body_text, tq, 'StartSel=<mark>, StopSel=</mark>, MaxWords=32, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet FROM speeches s CROSS JOIN LATERAL websearch_to_tsquery(s.ts_config::regconfig, ")
+                .push_bind(q.clone())
+                .push(") AS tq WHERE s.tsv @@ tq");
+        } else {
+            sql.push("NULL::text AS snippet FROM speeches s WHERE TRUE");
+        }
+        if let Some(lang) = query.lang {
+            sql.push(" AND s.lang = ").push_bind(lang.as_str());
+        }
+        if let Some(kind) = query.kind {
+            sql.push(" AND s.kind = ").push_bind(kind.as_str());
+        }
+        if let Some(speaker) = &query.speaker {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(s.speakers) sp WHERE sp ILIKE ",
+            )
+            .push_bind(contains_pattern(&pg_text(speaker)))
+            .push(" ESCAPE '\\')");
+        }
+        if let Some(since) = query.since {
+            sql.push(" AND s.published_us >= ")
+                .push_bind(since.timestamp_micros());
+        }
+        if let Some(until) = query.until {
+            sql.push(" AND s.published_us < ")
+                .push_bind(until.timestamp_micros());
+        }
+        let mut offset = 0;
+        match &query.cursor {
+            Some(Cursor::After { published_us, id }) if q.is_none() => {
+                sql.push(" AND (s.published_us, s.id) < (")
+                    .push_bind(*published_us)
+                    .push(", ")
+                    .push_bind(pg_text(id))
+                    .push(")");
+            }
+            Some(Cursor::Offset(o)) if q.is_some() => offset = *o,
+            _ => {}
+        }
+        sql.push(" ORDER BY ");
+        if q.is_some() {
+            sql.push("ts_rank(s.tsv, tq) DESC, ");
+        }
+        sql.push("s.published_us DESC, s.id DESC LIMIT ")
+            .push_bind(i64::from(query.limit) + 1)
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        let mut rows: Vec<ListRow> = sql.build_query_as().fetch_all(&self.pool).await?;
+        let fetched = rows.len();
+        rows.truncate(query.limit as usize);
+        let next = next_cursor(
+            query,
+            fetched,
+            rows.last().map(|r| (r.published_us, r.id.as_str())),
+        );
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(|r| Hit {
+                    record: r.record,
+                    snippet: r.snippet,
+                })
+                .collect(),
+            next_cursor: next,
+        })
+    }
+
+    async fn versions(&self, id: &str) -> Result<Vec<VersionEntry>, StoreError> {
+        let rows: Vec<VersionRow> = sqlx::query_as(
+            "SELECT version, content_hash, stored_at, record FROM speech_versions
+             WHERE id = $1 ORDER BY version",
+        )
+        .bind(pg_text(id))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| VersionEntry {
+                version: i64::from(r.version),
+                content_hash: r.content_hash,
+                stored_at: r.stored_at,
+                record: r.record,
+            })
+            .collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
