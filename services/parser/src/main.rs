@@ -1,1 +1,4 @@
-fn main() {}
+//! The `parser` binary: see [`parser::cli`].
+fn main() -> std::process::ExitCode {
+    parser::cli::main()
+}

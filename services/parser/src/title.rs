@@ -1,0 +1,265 @@
+//! The title grammar: the site suffix, and the place and date at the end of a title.
+//!
+//! Tails understood (the date must end the title; a closing parenthesis or dot may follow):
+//!
+//! | tail | location | event_date |
+//! | --- | --- | --- |
+//! | `…, Moscow, April 19, 2022` | `Moscow` | 2022-04-19 |
+//! | `…, Москва, 19 апреля 2022 года` | `Москва` | 2022-04-19 |
+//! | `… (Moscow, July 18, 2024)` | `Moscow` | 2024-07-18 |
+//! | `… (Москва, 4 октября 2024 года)` | `Москва` | 2024-10-04 |
+//! | `… (13 марта 2024 года)` | null | 2024-03-13 |
+//! | `…, Sochi, 20 May 2013` | `Sochi` | 2013-05-20 |
+//! | `… MOSCOW, JANUARY 23, 2003` | `MOSCOW` | 2003-01-23 |
+//! | `… published on April 29, 2013` / `…, April 19, 2022` | null | the date |
+//!
+//! A location is the text between the previous comma or opening parenthesis and the date:
+//! at most five words, starting with a capital letter, without digits, and never the start
+//! of the title itself.
+
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use regex::Regex;
+
+use crate::dates::{month_alternation, month_number, ymd};
+use crate::normalize::normalize_ws;
+
+/// The suffix the site appends to every `<title>`.
+pub const SITE_SUFFIXES: &[&str] = &[
+    " - Министерство иностранных дел Российской Федерации",
+    " – Министерство иностранных дел Российской Федерации",
+    " | Министерство иностранных дел Российской Федерации",
+    " - The Ministry of Foreign Affairs of the Russian Federation",
+];
+
+/// Removes the site suffix from a `<title>` text and normalises whitespace.
+pub fn strip_site_suffix(title: &str) -> String {
+    let title = normalize_ws(title);
+    for suffix in SITE_SUFFIXES {
+        let suffix = normalize_ws(suffix);
+        if let Some(stripped) = title.strip_suffix(suffix.as_str()) {
+            return stripped.trim().to_string();
+        }
+        if title == suffix.trim_start_matches(['-', '–', '|', ' ']) {
+            return String::new();
+        }
+    }
+    title
+}
+
+struct TailPatterns {
+    month_day: Regex,
+    day_month: Regex,
+}
+
+static TAIL: LazyLock<Option<TailPatterns>> = LazyLock::new(|| {
+    let months = month_alternation();
+    let end = r"\s*\)?\s*\.?\s*$";
+    Some(TailPatterns {
+        month_day: Regex::new(&format!(
+            r"(?i)\b({months})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})(?:\s*(?:year))?{end}"
+        ))
+        .ok()?,
+        day_month: Regex::new(&format!(
+            r"(?i)\b(\d{{1,2}})\s+({months})\.?,?\s+(\d{{4}})(?:\s*(?:года|год|г\.?))?{end}"
+        ))
+        .ok()?,
+    })
+});
+
+/// Place and date from the end of a title.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TitleTail {
+    /// The place as written, if the title names one before the date.
+    pub location: Option<String>,
+    /// The date that ends the title.
+    pub event_date: Option<NaiveDate>,
+}
+
+/// Parses the place and date at the end of `title` (see the module table).
+pub fn parse_tail(title: &str) -> TitleTail {
+    let Some(p) = TAIL.as_ref() else {
+        return TitleTail::default();
+    };
+    let found = p
+        .month_day
+        .captures(title)
+        .and_then(|c| {
+            let date = ymd(&c[3], month_number(&c[1])?, &c[2])?;
+            Some((c.get(0)?.start(), date))
+        })
+        .or_else(|| {
+            p.day_month.captures(title).and_then(|c| {
+                let date = ymd(&c[3], month_number(&c[2])?, &c[1])?;
+                Some((c.get(0)?.start(), date))
+            })
+        });
+    let Some((start, date)) = found else {
+        return TitleTail::default();
+    };
+    TitleTail {
+        location: location_before(&title[..start]),
+        event_date: Some(date),
+    }
+}
+
+fn location_before(prefix: &str) -> Option<String> {
+    let prefix = prefix.trim_end();
+    let prefix = prefix.strip_suffix(',')?.trim_end();
+    let cut = prefix.rfind([',', '(', '–', '—'])?;
+    let delimiter_len = prefix[cut..].chars().next().map_or(1, char::len_utf8);
+    let candidate = prefix[cut + delimiter_len..].trim();
+    let words = candidate.split_whitespace().count();
+    let first = candidate.chars().next()?;
+    if words == 0
+        || words > 5
+        || !first.is_uppercase()
+        || candidate
+            .chars()
+            .any(|c| c.is_ascii_digit() || c == '«' || c == '"' || c == '“')
+    {
+        return None;
+    }
+    Some(candidate.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tail(title: &str) -> (Option<String>, Option<String>) {
+        let t = parse_tail(title);
+        (t.location, t.event_date.map(|d| d.to_string()))
+    }
+
+    fn both(loc: &str, date: &str) -> (Option<String>, Option<String>) {
+        (Some(loc.into()), Some(date.into()))
+    }
+
+    #[test]
+    fn suffix_is_removed_and_typography_kept() {
+        assert_eq!(
+            strip_site_suffix(
+                "Foreign Minister Sergey Lavrov’s remarks\u{a0} - Министерство иностранных дел Российской Федерации"
+            ),
+            "Foreign Minister Sergey Lavrov’s remarks"
+        );
+        assert_eq!(strip_site_suffix("  «Title» – x "), "«Title» – x");
+    }
+
+    #[test]
+    fn real_titles_english() {
+        assert_eq!(
+            tail(
+                "Briefing by Foreign Ministry Spokesperson Maria Zakharova, Moscow, April 19, 2017"
+            ),
+            both("Moscow", "2017-04-19")
+        );
+        assert_eq!(
+            tail(
+                "Briefing by Foreign Ministry Spokesperson Maria Zakharova on the sidelines of the International Public Diplomacy Forum, Dialogue on the Volga: Peace and Mutual Understanding in the 21st Century, Volgograd, November 1, 2019"
+            ),
+            both("Volgograd", "2019-11-01")
+        );
+        assert_eq!(
+            tail(
+                "Briefing by Foreign Ministry Spokeswoman Maria Zakharova (Moscow, November 22, 2023)"
+            ),
+            both("Moscow", "2023-11-22")
+        );
+        assert_eq!(
+            tail(
+                "Foreign Minister Sergey Lavrov’s address to the participants of the Face to Face with the World: Intercivilisational and Intercultural Dialogue as a Foundation for Peaceful Coexistence of States videoconference (Moscow, July 18, 2024)"
+            ),
+            both("Moscow", "2024-07-18")
+        );
+        assert_eq!(
+            tail(
+                "Speech of and answers to questions of mass media by Russian Foreign Minister Sergey Lavrov during joint press conference summarizing the results of negotiations with Secretary General of the Council of Europe Thorbjørn Jagland, Sochi, 20 May 2013"
+            ),
+            both("Sochi", "2013-05-20")
+        );
+        assert_eq!(
+            tail(
+                "Statement by H.E. Ambassador Anatoly Antonov, Head of the Delegation of the Russian Federation at the Third Session of the Preparatory Committee for the 2010 Review Conference ..., New York, 4 May 2009"
+            ),
+            both("New York", "2009-05-04")
+        );
+        assert_eq!(
+            tail(
+                "INTERVIEW WITH RUSSIAN FOREIGN MINISTER IGOR IVANOV GRANTED TO THE NEWSPAPER TRUD-7 PUBLISHED UNDER THE HEADLINE \"IGOR IVANOV: WE HAVE COME TO THINK IN A MORE PRAGMATIC FASHION\" ON JANUARY 23, 2003"
+            ),
+            (None, Some("2003-01-23".into()))
+        );
+        assert_eq!(
+            tail("STATEMENT BY RUSSIAN FOREIGN MINISTER IGOR IVANOV, MOSCOW, JANUARY 23, 2003"),
+            both("MOSCOW", "2003-01-23")
+        );
+        assert_eq!(
+            tail("Foreign Minister Sergey Lavrov’s replies to questions from Interfax news agency"),
+            (None, None)
+        );
+        assert_eq!(tail("Press release"), (None, None));
+    }
+
+    #[test]
+    fn real_titles_russian() {
+        assert_eq!(
+            tail(
+                "Выступление и ответы на вопросы СМИ Министра иностранных дел Российской Федерации С.В.Лаврова по итогам СМИД ШОС, Панаджи, 5 мая 2023 года"
+            ),
+            both("Панаджи", "2023-05-05")
+        );
+        assert_eq!(
+            tail(
+                "Ответы Министра иностранных дел Российской Федерации С.В.Лаврова на вопросы телеканала «Россия 1», Москва, 22 февраля 2022 года"
+            ),
+            both("Москва", "2022-02-22")
+        );
+        assert_eq!(
+            tail(
+                "Интервью Министра иностранных дел Российской Федерации С.В.Лаврова журналу «Foreign Policy», опубликованное 29 апреля 2013 года"
+            ),
+            (None, Some("2013-04-29".into()))
+        );
+        assert_eq!(
+            tail(
+                "Брифинг официального представителя МИД России М.В.Захаровой (13 марта 2024 года)"
+            ),
+            (None, Some("2024-03-13".into()))
+        );
+        assert_eq!(
+            tail(
+                "Вступительное слово С.В.Лаврова на шестом заседании Московского формата консультаций по Афганистану (Москва, 4 октября 2024 года)"
+            ),
+            both("Москва", "2024-10-04")
+        );
+        assert_eq!(
+            tail(
+                "Брифинг заместителя Министра иностранных дел Российской Федерации С.А.Рябкова по итогам российско-американских переговоров по гарантиям безопасности Российской Федерации, Женева, 10 января 2022 года"
+            ),
+            both("Женева", "2022-01-10")
+        );
+        assert_eq!(
+            tail(
+                "Российско-американский брифинг о ходе реализации Договора о СНВ ..., Нью-Йорк, 7 мая 2015 года"
+            ),
+            both("Нью-Йорк", "2015-05-07")
+        );
+        assert_eq!(
+            tail(
+                "Пресс-конференция директора Департамента по вопросам нераспространения и контроля над вооружениями МИД России В.И. Ермакова в МИА Россия сегодня, 25 сентября 2018 года"
+            ),
+            (None, Some("2018-09-25".into()))
+        );
+    }
+
+    #[test]
+    fn every_real_title_parses_without_panic() {
+        let titles = include_str!("../tests/data/titles.txt");
+        for title in titles.lines() {
+            let _ = parse_tail(title);
+        }
+    }
+}

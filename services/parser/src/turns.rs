@@ -1,0 +1,233 @@
+//! Question-and-answer turns.
+//!
+//! A paragraph opens a turn when it starts with a label and a colon: "Question:", "Вопрос:",
+//! "Answer:", "Ответ:", or an official's form ("Sergey Lavrov:", "С.В.Лавров:",
+//! "Foreign Minister Ivanov:"). A parenthesis at the end of the label mentioning a
+//! translation ("(перевод с английского языка)", "(interpreted from English)") marks the turn
+//! `interpreted` and is dropped. Labels are canonicalised: questions become "Question",
+//! officials their canonical English name, "Answer" the first official of the title when the
+//! title names one (else "Answer"). Other name-like labels ("John Kerry:", "С.Джайшанкар:")
+//! count only in a text that also has one of the labels above, and keep their wording.
+//! A turn runs over the following unlabelled paragraphs (joined by a blank line); paragraphs
+//! before the first label are not turns; a text without labels has no turns.
+
+use shared::Turn;
+
+use crate::normalize::normalize_ws;
+use crate::officials::Registry;
+
+/// The canonical label of questions.
+pub const QUESTION: &str = "Question";
+/// The canonical label of answers whose speaker the title does not name.
+pub const ANSWER: &str = "Answer";
+
+/// A recognised label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    /// Canonical speaker.
+    pub speaker: String,
+    /// Whether the speaker is an official of the registry.
+    pub official: bool,
+    /// Whether the label is certain (question, answer, official) rather than name-like.
+    pub strong: bool,
+    /// Interpreted turn.
+    pub interpreted: bool,
+    /// Byte offset of the text after the colon.
+    pub rest_at: usize,
+}
+
+fn is_translation_note(note: &str) -> bool {
+    let n = note.to_lowercase();
+    ["перевод", "translat", "interpret"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+fn is_name_like(label: &str) -> bool {
+    let words: Vec<&str> = label.split_whitespace().collect();
+    if words.is_empty() || words.len() > 4 {
+        return false;
+    }
+    words.iter().all(|w| {
+        let first = w.chars().next();
+        first.is_some_and(char::is_uppercase)
+            && w.chars()
+                .all(|c| c.is_alphabetic() || matches!(c, '.' | '-' | '’' | '\''))
+    })
+}
+
+/// Recognises the label opening `paragraph`, if any.
+pub fn parse_label(
+    paragraph: &str,
+    registry: &Registry,
+    title_speaker: Option<&str>,
+) -> Option<Label> {
+    let colon = paragraph.find(':')?;
+    if colon == 0 || paragraph[..colon].chars().count() > 90 {
+        return None;
+    }
+    let mut label = normalize_ws(&paragraph[..colon]);
+    let mut interpreted = false;
+    if label.ends_with(')')
+        && let Some(open) = label.rfind('(')
+    {
+        interpreted = is_translation_note(&label[open..]);
+        label = label[..open].trim_end().to_string();
+    }
+    if label.is_empty() {
+        return None;
+    }
+    let rest_at = colon + 1;
+    let lower = label.to_lowercase();
+    let first_word = lower.split_whitespace().next().unwrap_or_default();
+    let words = label.split_whitespace().count();
+    let make = |speaker: String, official: bool, strong: bool| Label {
+        speaker,
+        official,
+        strong,
+        interpreted,
+        rest_at,
+    };
+    if matches!(first_word, "question" | "вопрос" | "questions" | "вопросы") && words <= 6
+    {
+        return Some(make(QUESTION.to_string(), false, true));
+    }
+    if matches!(lower.as_str(), "answer" | "ответ") {
+        return Some(match title_speaker {
+            Some(name) => make(name.to_string(), true, true),
+            None => make(ANSWER.to_string(), false, true),
+        });
+    }
+    if let Some(name) = registry.match_label(&label) {
+        return Some(make(name.to_string(), true, true));
+    }
+    if is_name_like(&label) {
+        return Some(make(label, false, false));
+    }
+    None
+}
+
+/// Turns of a transcript and the officials who speak in them (in order, no repeats).
+pub fn split_turns(
+    paragraphs: &[String],
+    registry: &Registry,
+    title_speaker: Option<&str>,
+) -> (Vec<Turn>, Vec<String>) {
+    let labels: Vec<Option<Label>> = paragraphs
+        .iter()
+        .map(|p| parse_label(p, registry, title_speaker))
+        .collect();
+    let strong = labels.iter().flatten().filter(|l| l.strong).count();
+    if strong == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let mut turns: Vec<Turn> = Vec::new();
+    let mut speakers: Vec<String> = Vec::new();
+    for (paragraph, label) in paragraphs.iter().zip(labels) {
+        match label {
+            Some(label) => {
+                if label.official && !speakers.contains(&label.speaker) {
+                    speakers.push(label.speaker.clone());
+                }
+                turns.push(Turn {
+                    speaker: label.speaker,
+                    text: paragraph[label.rest_at..].trim().to_string(),
+                    interpreted: label.interpreted,
+                });
+            }
+            None => {
+                if let Some(turn) = turns.last_mut() {
+                    if !turn.text.is_empty() {
+                        turn.text.push_str("\n\n");
+                    }
+                    turn.text.push_str(paragraph);
+                }
+            }
+        }
+    }
+    turns.retain(|t| !t.text.is_empty());
+    (turns, speakers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paras(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn english_interview() {
+        let r = Registry::builtin().unwrap();
+        let text = paras(&[
+            "Intro before any label.",
+            "Question: What happened?",
+            "Sergey Lavrov: Several things.",
+            "A second paragraph of the answer.",
+            "Question:",
+            "Asked on its own line.",
+            "Sergey Lavrov (interpreted from English): Thank you.",
+        ]);
+        let (turns, speakers) = split_turns(&text, &r, Some("Sergey Lavrov"));
+        assert_eq!(speakers, vec!["Sergey Lavrov"]);
+        assert_eq!(turns.len(), 4);
+        assert_eq!(turns[0].speaker, "Question");
+        assert_eq!(turns[0].text, "What happened?");
+        assert_eq!(turns[1].speaker, "Sergey Lavrov");
+        assert_eq!(
+            turns[1].text,
+            "Several things.\n\nA second paragraph of the answer."
+        );
+        assert_eq!(turns[2].text, "Asked on its own line.");
+        assert!(turns[3].interpreted);
+    }
+
+    #[test]
+    fn russian_labels_and_interpretation() {
+        let r = Registry::builtin().unwrap();
+        let text = paras(&[
+            "Вопрос (перевод с английского языка): Как Вы оцениваете?",
+            "С.В.Лавров (перевод с английского языка): Положительно.",
+            "С.Джайшанкар: Согласен.",
+            "М.В.Захарова: Спасибо.",
+        ]);
+        let (turns, speakers) = split_turns(&text, &r, None);
+        assert_eq!(speakers, vec!["Sergey Lavrov", "Maria Zakharova"]);
+        assert_eq!(turns[0].speaker, "Question");
+        assert!(turns[0].interpreted);
+        assert_eq!(turns[1].speaker, "Sergey Lavrov");
+        assert_eq!(turns[1].text, "Положительно.");
+        assert!(turns[1].interpreted);
+        assert_eq!(turns[2].speaker, "С.Джайшанкар");
+        assert!(!turns[2].interpreted);
+    }
+
+    #[test]
+    fn answer_takes_the_title_speaker() {
+        let r = Registry::builtin().unwrap();
+        let text = paras(&[
+            "Question: Why?",
+            "Answer: Because.",
+            "Foreign Minister Ivanov: Yes.",
+        ]);
+        let (turns, speakers) = split_turns(&text, &r, Some("Igor Ivanov"));
+        assert_eq!(turns[1].speaker, "Igor Ivanov");
+        assert_eq!(turns[2].speaker, "Igor Ivanov");
+        assert_eq!(speakers, vec!["Igor Ivanov"]);
+        let (turns, _) = split_turns(&text, &r, None);
+        assert_eq!(turns[1].speaker, "Answer");
+    }
+
+    #[test]
+    fn no_labels_no_turns() {
+        let r = Registry::builtin().unwrap();
+        let text = paras(&[
+            "Dear colleagues:",
+            "The agenda included the following: trade, energy.",
+            "Note: times are Moscow time.",
+            "10:30 the meeting opens.",
+        ]);
+        assert_eq!(split_turns(&text, &r, None), (Vec::new(), Vec::new()));
+    }
+}
