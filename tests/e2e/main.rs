@@ -1,5 +1,7 @@
 //! End-to-end tests: real nats-server, fixture site and service binaries.
 
+mod site;
+
 mod kit_smoke {
     #[test]
     fn nats_server_starts_and_restarts_on_its_store() {

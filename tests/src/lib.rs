@@ -2,11 +2,19 @@
 //! of the ministry's site), and launchers for the service binaries.
 
 pub mod nats;
+pub mod pipeline;
+pub mod services;
+pub mod site;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use nats::{NatsServer, cluster_url, free_port};
+pub use pipeline::{FetcherMode, Pipeline, PipelineOptions, SiteCorpus};
+pub use services::{
+    Service, bin_path, http_client, http_get, http_get_json, install_crypto, wait_for, wait_until,
+};
+pub use site::{Corpus, Fault, FixtureSite, LoggedRequest, StatementMeta};
 
 /// The workspace root (where `Cargo.toml` with `[workspace]` is).
 pub fn workspace_root() -> PathBuf {

