@@ -134,6 +134,16 @@ pub enum HttpError {
         /// What went wrong.
         reason: String,
     },
+    /// robots.txt could not be read, so nothing may be fetched yet.
+    #[error(
+        "not fetching {url}: robots.txt cannot be read ({reason}); is the site up? It is tried again shortly"
+    )]
+    RobotsUnreadable {
+        /// URL that was not fetched.
+        url: String,
+        /// Why robots.txt could not be read.
+        reason: String,
+    },
     /// Shutdown was requested.
     #[error("shutdown requested before the request was sent")]
     Cancelled,
@@ -180,7 +190,7 @@ pub struct Http {
     settings: HttpSettings,
     /// Per host: when the next request may start.
     next_slot: Mutex<HashMap<String, Instant>>,
-    robots: Mutex<Option<(Robots, Instant, Duration)>>,
+    robots: Mutex<Option<(Result<Robots, String>, Instant, Duration)>>,
     breaker: std::sync::Mutex<CircuitBreaker>,
     metrics: Metrics,
     shutdown: CancellationToken,
@@ -510,19 +520,19 @@ impl Http {
             let fetched = Box::pin(self.get_inner(&robots_url, None, false)).await;
             let (robots, ttl) = match fetched {
                 Ok(Fetched::Page(page)) => (
-                    Robots::parse(&String::from_utf8_lossy(&page.body)),
+                    Ok(Robots::parse(&String::from_utf8_lossy(&page.body))),
                     ROBOTS_TTL,
                 ),
-                Ok(Fetched::NotModified) => (Robots::allow_all(), ROBOTS_TTL),
+                Ok(Fetched::NotModified) => (Ok(Robots::allow_all()), ROBOTS_TTL),
                 Err(HttpError::Status { status, .. }) if (400..500).contains(&status) => {
                     tracing::info!(status, "no robots.txt on the site: everything is allowed");
-                    (Robots::allow_all(), ROBOTS_TTL)
+                    (Ok(Robots::allow_all()), ROBOTS_TTL)
                 }
                 Err(HttpError::Cancelled) => return Err(HttpError::Cancelled),
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot read robots.txt: fetching nothing until it can be read");
                     (
-                        Robots::disallow_all(),
+                        Err(err.to_string()),
                         self.settings.retry.base.max(Duration::from_secs(1)),
                     )
                 }
@@ -533,9 +543,14 @@ impl Http {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
         };
-        Ok(cached
-            .as_ref()
-            .is_none_or(|(robots, _, _)| robots.is_allowed(&self.settings.user_agent, &path)))
+        match cached.as_ref() {
+            Some((Ok(robots), _, _)) => Ok(robots.is_allowed(&self.settings.user_agent, &path)),
+            Some((Err(reason), _, _)) => Err(HttpError::RobotsUnreadable {
+                url: url.to_string(),
+                reason: reason.clone(),
+            }),
+            None => Ok(true),
+        }
     }
 
     /// Waits until the host's next request slot, and books it.

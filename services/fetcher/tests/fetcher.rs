@@ -1,0 +1,609 @@
+//! Integration tests: the fetcher library (and binary) against the fixture site and a private
+//! nats-server. They panic when nats-server is missing.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use fetcher::{Cli, FetcherError};
+use shared::messages::{RawPage, hex_digest};
+use shared::subjects::RAW_STREAM;
+use testkit::{Fault, FixtureSite, LoggedRequest, NatsServer};
+use tokio_util::sync::CancellationToken;
+
+/// The fixture site, a private NATS, and a client to read what was published.
+struct Harness {
+    site: FixtureSite,
+    nats: NatsServer,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let nats = NatsServer::start();
+        let site = FixtureSite::start().await;
+        Harness { site, nats }
+    }
+
+    /// Fast, test-friendly flags plus `extra`.
+    fn cli(&self, extra: &[&str]) -> Cli {
+        let base = self.site.base_url();
+        let nats = self.nats.url();
+        let mut args: Vec<&str> = vec![
+            "fetcher",
+            "--base-url",
+            &base,
+            "--nats-url",
+            &nats,
+            "--request-interval",
+            "0s",
+            "--retry-base",
+            "50ms",
+            "--retry-max",
+            "3s",
+            "--circuit-threshold",
+            "100",
+        ];
+        args.extend_from_slice(extra);
+        Cli::try_parse_from(args).unwrap_or_else(|e| panic!("bad test flags: {e}"))
+    }
+
+    async fn run(&self, extra: &[&str]) -> Result<(), FetcherError> {
+        fetcher::run(self.cli(extra), CancellationToken::new()).await
+    }
+
+    async fn once(&self, extra: &[&str]) {
+        let mut args = vec!["--once"];
+        args.extend_from_slice(extra);
+        if let Err(err) = self.run(&args).await {
+            panic!("fetcher --once failed: {err}");
+        }
+    }
+
+    /// Every raw page on the stream, in order.
+    async fn raw_pages(&self) -> Vec<RawPage> {
+        let client = async_nats::connect(self.nats.url())
+            .await
+            .expect("connect to test NATS");
+        let js = async_nats::jetstream::new(client);
+        let stream = js.get_stream(RAW_STREAM).await.expect("RAW_PAGES exists");
+        let info = stream.get_info().await.expect("stream info");
+        let mut pages = Vec::new();
+        for seq in info.state.first_sequence..=info.state.last_sequence {
+            if info.state.messages == 0 {
+                break;
+            }
+            let msg = stream.get_raw_message(seq).await.expect("read raw page");
+            pages.push(RawPage::from_json(&msg.payload).expect("valid raw page"));
+        }
+        pages
+    }
+
+    /// (doc id, lang) of every visible statement.
+    fn visible(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = self
+            .site
+            .statements()
+            .into_iter()
+            .flat_map(|(id, langs)| langs.into_iter().map(move |l| (id.clone(), l)))
+            .filter(|(_, l)| l == "en" || l == "ru")
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+/// The `n`-th visible statement (newest first) that has both an English and a Russian page.
+fn bilingual(site: &FixtureSite, n: usize) -> String {
+    site.statements()
+        .into_iter()
+        .filter(|(_, langs)| langs.iter().any(|l| l == "en") && langs.iter().any(|l| l == "ru"))
+        .nth(n)
+        .map(|(id, _)| id)
+        .expect("enough bilingual statements in the corpus")
+}
+
+fn keys(pages: &[RawPage]) -> Vec<(String, String)> {
+    let mut keys: Vec<(String, String)> = pages
+        .iter()
+        .map(|p| (p.doc_id.clone(), p.lang.to_string()))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Whether a request is for a statement page (a path ending in a numeric id).
+fn is_statement(r: &LoggedRequest) -> bool {
+    let path = r.path.split('?').next().unwrap_or("");
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .is_some_and(|seg| seg.len() >= 5 && seg.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn statement_fetches(requests: &[LoggedRequest]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for r in requests
+        .iter()
+        .filter(|r| is_statement(r) && r.status == 200)
+    {
+        *counts.entry(r.path.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+mod poll {
+    use super::*;
+
+    #[tokio::test]
+    async fn once_publishes_every_visible_statement_exactly_once() {
+        let h = Harness::start().await;
+        h.once(&[]).await;
+        let pages = h.raw_pages().await;
+        assert_eq!(
+            keys(&pages),
+            h.visible(),
+            "every visible EN and RU statement, once"
+        );
+        for page in &pages {
+            let served = h
+                .site
+                .page_bytes(&page.doc_id, page.lang.as_str())
+                .expect("page exists");
+            assert_eq!(
+                page.body_sha256,
+                hex_digest(&served),
+                "{} {}",
+                page.doc_id,
+                page.lang
+            );
+            let body = page.body.decode_inline().expect("inline body");
+            assert_eq!(body, served.to_vec());
+            assert!(page.headers.contains_key("etag"), "{:?}", page.headers);
+            assert!(page.headers["content-type"].starts_with("text/html"));
+            let hint = page.listing.as_ref().expect("listing hint");
+            assert!(
+                hint.title.is_some() && hint.published_at.is_some(),
+                "{hint:?}"
+            );
+            assert!(page.url.starts_with(&h.site.base_url()));
+        }
+        let requests = h.site.requests();
+        assert!(requests.iter().all(|r| {
+            r.user_agent
+                .as_deref()
+                .is_some_and(|ua| ua.starts_with("ministry-feed/"))
+        }));
+        assert!(requests.iter().any(|r| r.path == "/robots.txt"));
+        assert!(
+            !requests.iter().any(|r| r.path.contains("PAGEN")),
+            "pagination is forbidden by robots.txt"
+        );
+        let fetched = statement_fetches(&requests);
+        assert!(
+            fetched.values().all(|&n| n == 1),
+            "no page fetched twice: {fetched:?}"
+        );
+
+        // A second run: conditional requests, 304s, no statement refetched, nothing published.
+        h.site.clear_requests();
+        h.once(&[]).await;
+        assert_eq!(h.raw_pages().await.len(), pages.len());
+        let requests = h.site.requests();
+        let listings: Vec<&LoggedRequest> = requests
+            .iter()
+            .filter(|r| {
+                r.path.ends_with("rss.php") || (!is_statement(r) && r.path != "/robots.txt")
+            })
+            .collect();
+        assert!(!listings.is_empty());
+        for r in &listings {
+            assert!(
+                r.if_none_match.is_some() || r.if_modified_since.is_some(),
+                "unconditional: {r:?}"
+            );
+            assert_eq!(r.status, 304, "{r:?}");
+        }
+        assert!(statement_fetches(&requests).is_empty(), "{requests:#?}");
+    }
+
+    #[tokio::test]
+    async fn a_released_statement_is_picked_up_by_the_next_poll() {
+        let h = Harness::start().await;
+        let held = h.site.held_back();
+        assert!(!held.is_empty(), "the corpus holds a statement back");
+        h.once(&[]).await;
+        let before = h.raw_pages().await.len();
+        h.site.release(&held[0]);
+        h.site.clear_requests();
+        h.once(&[]).await;
+        let pages = h.raw_pages().await;
+        let new: Vec<&RawPage> = pages[before..].iter().collect();
+        let langs = h
+            .site
+            .statements()
+            .into_iter()
+            .find(|(id, _)| *id == held[0])
+            .map(|(_, langs)| langs)
+            .unwrap_or_default();
+        assert_eq!(new.len(), langs.len(), "{new:?}");
+        assert!(new.iter().all(|p| p.doc_id == held[0]));
+        assert_eq!(keys(&pages), h.visible());
+        // Only the new statement's pages were fetched.
+        let fetched = statement_fetches(&h.site.requests());
+        assert!(fetched.keys().all(|p| p.contains(&held[0])), "{fetched:?}");
+    }
+
+    #[tokio::test]
+    async fn an_edited_page_is_republished_exactly_once() {
+        let h = Harness::start().await;
+        let window = ["--recheck-window", "100000d"];
+        h.once(&window).await;
+        let before = h.raw_pages().await;
+        let doc = before[0].doc_id.clone();
+        h.site.edit(&doc, "en", |html| {
+            html.replacen("</body>", "<p>Corrected.</p></body>", 1)
+        });
+        h.once(&window).await;
+        let after = h.raw_pages().await;
+        assert_eq!(after.len(), before.len() + 1);
+        let edited = &after[before.len()];
+        assert_eq!(
+            (edited.doc_id.as_str(), edited.lang.as_str()),
+            (doc.as_str(), "en")
+        );
+        let served = h.site.page_bytes(&doc, "en").expect("page");
+        assert_eq!(edited.body_sha256, hex_digest(&served));
+        assert!(edited.listing.as_ref().is_some_and(|l| l.title.is_some()));
+        // Re-checks are conditional: the next poll publishes nothing.
+        h.site.clear_requests();
+        h.once(&window).await;
+        assert_eq!(h.raw_pages().await.len(), after.len());
+        let rechecks: Vec<LoggedRequest> =
+            h.site.requests().into_iter().filter(is_statement).collect();
+        assert!(!rechecks.is_empty());
+        assert!(
+            rechecks
+                .iter()
+                .all(|r| r.status == 304 && r.if_none_match.is_some()),
+            "{rechecks:#?}"
+        );
+    }
+}
+
+mod politeness {
+    use super::*;
+
+    #[tokio::test]
+    async fn too_many_requests_with_retry_after_is_waited_out() {
+        let h = Harness::start().await;
+        h.site.inject(
+            "/en/rss.php",
+            Fault::TooManyRequests {
+                retry_after_secs: 1,
+            },
+            1,
+        );
+        let started = Instant::now();
+        h.once(&[]).await;
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "Retry-After: 1 was not honoured"
+        );
+        let rss: Vec<u16> = h
+            .site
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/en/rss.php")
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(rss, vec![429, 200]);
+        assert_eq!(keys(&h.raw_pages().await), h.visible());
+    }
+
+    #[tokio::test]
+    async fn unavailable_statement_page_is_retried() {
+        let h = Harness::start().await;
+        let doc = bilingual(&h.site, 0);
+        let path = format!("/ru/foreign_policy/news/{doc}/");
+        h.site.inject(
+            &path,
+            Fault::Unavailable {
+                retry_after_secs: 0,
+            },
+            2,
+        );
+        h.once(&["--sections", "/foreign_policy/news/"]).await;
+        let statuses: Vec<u16> = h
+            .site
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with(&format!("/{doc}/")) && r.path.starts_with("/ru/"))
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(statuses, vec![503, 503, 200]);
+        assert_eq!(keys(&h.raw_pages().await), h.visible());
+    }
+
+    #[tokio::test]
+    async fn connection_resets_are_retried() {
+        let h = Harness::start().await;
+        let doc = bilingual(&h.site, 1);
+        let path = format!("/en/foreign_policy/news/{doc}/");
+        h.site.inject(&path, Fault::Reset, 2);
+        h.site.inject("/ru/rss.php", Fault::Reset, 1);
+        h.once(&["--sections", "/foreign_policy/news/"]).await;
+        let pages = h.raw_pages().await;
+        assert_eq!(keys(&pages), h.visible());
+        let resets = h.site.requests().iter().filter(|r| r.status == 0).count();
+        assert_eq!(resets, 3);
+    }
+
+    #[tokio::test]
+    async fn a_challenge_then_the_real_page_gives_one_raw_page() {
+        let h = Harness::start().await;
+        let doc = bilingual(&h.site, 2);
+        let path = format!("/en/foreign_policy/news/{doc}/");
+        h.site.inject(&path, Fault::Challenge, 2);
+        h.site.inject("/en/rss.php", Fault::Challenge, 1);
+        h.once(&["--sections", "/foreign_policy/news/"]).await;
+        let pages = h.raw_pages().await;
+        assert_eq!(
+            keys(&pages),
+            h.visible(),
+            "one raw page each, the challenge never published"
+        );
+        let page = pages
+            .iter()
+            .find(|p| p.doc_id == doc && p.lang.as_str() == "en")
+            .expect("published");
+        let served = h.site.page_bytes(&doc, "en").expect("page");
+        assert_eq!(page.body_sha256, hex_digest(&served));
+        for p in &pages {
+            let body =
+                String::from_utf8_lossy(&p.body.decode_inline().expect("inline")).into_owned();
+            assert!(
+                !body.contains("bobcmn"),
+                "a challenge page was published: {}",
+                p.doc_id
+            );
+        }
+        let fetches = h.site.requests().iter().filter(|r| r.path == path).count();
+        assert_eq!(fetches, 3);
+    }
+
+    #[tokio::test]
+    async fn a_robots_disallowed_url_is_never_requested() {
+        let h = Harness::start().await;
+        // The site redirects a listing to its (forbidden) second page.
+        h.site.inject(
+            "/en/foreign_policy/news/",
+            Fault::Redirect("/en/foreign_policy/news/?PAGEN_1=2".into()),
+            1,
+        );
+        let err = h
+            .run(&[
+                "--once",
+                "--langs",
+                "en",
+                "--sections",
+                "/foreign_policy/news/",
+            ])
+            .await
+            .expect_err("the listing cannot be read");
+        assert!(err.to_string().contains("robots.txt forbids"), "{err}");
+        assert!(!h.site.requests().iter().any(|r| r.path.contains("PAGEN")));
+        // The feed's statements were still published, and the next poll reads the listing.
+        h.once(&["--langs", "en", "--sections", "/foreign_policy/news/"])
+            .await;
+        let en: Vec<(String, String)> =
+            h.visible().into_iter().filter(|(_, l)| l == "en").collect();
+        assert_eq!(keys(&h.raw_pages().await), en);
+    }
+
+    #[tokio::test]
+    async fn redirects_to_other_hosts_are_refused() {
+        let h = Harness::start().await;
+        h.site.inject(
+            "/en/rss.php",
+            Fault::Redirect("http://example.com/en/rss.php".into()),
+            1,
+        );
+        let err = h
+            .run(&[
+                "--once",
+                "--langs",
+                "en",
+                "--sections",
+                "/foreign_policy/news/",
+            ])
+            .await
+            .expect_err("the feed redirects elsewhere");
+        assert!(
+            err.to_string().contains("not on the configured site"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized_responses_are_refused() {
+        let h = Harness::start().await;
+        let err = h
+            .run(&["--once", "--langs", "en", "--max-response-bytes", "2000"])
+            .await
+            .expect_err("every page is larger than 2000 bytes");
+        assert!(err.to_string().contains("--max-response-bytes"), "{err}");
+        assert!(h.raw_pages().await.is_empty());
+    }
+}
+
+mod backfill {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_interrupted_backfill_resumes_without_refetching() {
+        let h = Harness::start().await;
+        let range = ["backfill", "--from", "2024-07-01", "--to", "2024-09-30"];
+        let flags = [
+            "--max-attempts",
+            "2",
+            "--sections",
+            "/press_service/minister_speeches/,/foreign_policy/news/",
+        ];
+        // The first run dies on 2 September 2024: the listing resets every time.
+        h.site.inject(
+            "/en/press_service/minister_speeches/?activeFrom=02.09.2024",
+            Fault::Reset,
+            2,
+        );
+        let args: Vec<&str> = range.iter().chain(flags.iter()).copied().collect();
+        let err = h
+            .run(&args)
+            .await
+            .expect_err("the first run is interrupted");
+        assert!(err.to_string().contains("2024-09-02"), "{err}");
+        let first = h.site.requests();
+        let first_pages = h.raw_pages().await;
+        assert!(
+            !first_pages.is_empty(),
+            "July's statements were published before the failure"
+        );
+
+        h.site.clear_requests();
+        h.run(&args).await.expect("the second run completes");
+        let second = h.site.requests();
+        // Resumed at the failed day: earlier days are not listed again.
+        assert!(
+            !second
+                .iter()
+                .any(|r| r.path.contains("activeFrom=01.07.2024"))
+        );
+        assert!(
+            second
+                .iter()
+                .any(|r| r.path.contains("activeFrom=02.09.2024"))
+        );
+        assert!(
+            second
+                .iter()
+                .any(|r| r.path.contains("activeFrom=30.09.2024"))
+        );
+        // No statement page fetched twice over both runs.
+        let mut all = first.clone();
+        all.extend(second.iter().cloned());
+        let fetched = statement_fetches(&all);
+        assert!(fetched.values().all(|&n| n == 1), "{fetched:?}");
+        // Exactly the statements of the range, once each.
+        let pages = h.raw_pages().await;
+        let mut expected: Vec<(String, String)> = Vec::new();
+        for (id, langs) in h.site.statements() {
+            let meta = h.site.meta(&id).expect("meta");
+            let in_sections = meta
+                .sections
+                .iter()
+                .any(|s| s == "/press_service/minister_speeches/" || s == "/foreign_policy/news/");
+            let day = &meta.published[..10];
+            if in_sections && ("2024-07-01"..="2024-09-30").contains(&day) {
+                for lang in langs.into_iter().filter(|l| l == "en" || l == "ru") {
+                    expected.push((id.clone(), lang));
+                }
+            }
+        }
+        expected.sort();
+        assert!(!expected.is_empty());
+        assert_eq!(keys(&pages), expected);
+
+        // A third run has nothing left to do.
+        h.site.clear_requests();
+        h.run(&args).await.expect("a finished backfill is a no-op");
+        assert!(h.site.requests().is_empty());
+    }
+}
+
+mod binary {
+    use super::*;
+
+    fn fetcher_bin() -> std::process::Command {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fetcher"))
+    }
+
+    #[tokio::test]
+    async fn once_exits_zero_when_everything_is_acknowledged() {
+        let h = Harness::start().await;
+        let base = h.site.base_url();
+        let nats = h.nats.url();
+        let output = tokio::task::spawn_blocking(move || {
+            fetcher_bin()
+                .args(["--once", "--request-interval", "0s", "--langs", "en"])
+                .env("BASE_URL", base)
+                .env("NATS_URL", nats)
+                .output()
+        })
+        .await
+        .expect("join")
+        .expect("run the fetcher binary");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let en: Vec<(String, String)> =
+            h.visible().into_iter().filter(|(_, l)| l == "en").collect();
+        assert_eq!(keys(&h.raw_pages().await), en);
+    }
+
+    #[tokio::test]
+    async fn once_exits_non_zero_with_a_clear_message_when_the_site_is_down() {
+        let nats = NatsServer::start();
+        let port = testkit::free_port();
+        let output = tokio::task::spawn_blocking(move || {
+            fetcher_bin()
+                .args([
+                    "--once",
+                    "--base-url",
+                    &format!("http://127.0.0.1:{port}"),
+                    "--nats-url",
+                    &nats.url(),
+                    "--max-attempts",
+                    "1",
+                    "--request-interval",
+                    "0s",
+                ])
+                .output()
+        })
+        .await
+        .expect("join")
+        .expect("run the fetcher binary");
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("the poll could not finish"), "{stderr}");
+        assert!(stderr.contains("run it again"), "{stderr}");
+    }
+
+    #[test]
+    fn healthcheck_needs_an_address() {
+        let output = fetcher_bin()
+            .arg("healthcheck")
+            .env_remove("METRICS_LISTEN")
+            .output()
+            .expect("run");
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("--metrics-listen"));
+    }
+}
+
+#[test]
+fn statement_paths_are_recognised() {
+    let r = |path: &str| LoggedRequest {
+        method: "GET".into(),
+        path: path.into(),
+        status: 200,
+        if_none_match: None,
+        if_modified_since: None,
+        user_agent: None,
+    };
+    assert!(is_statement(&r("/en/foreign_policy/news/1950001/")));
+    assert!(!is_statement(&r(
+        "/en/foreign_policy/news/?activeFrom=01.07.2024&activeTo=01.07.2024"
+    )));
+    assert!(!is_statement(&r("/en/rss.php")));
+}
