@@ -1,5 +1,6 @@
 //! End-to-end tests: real nats-server, fixture site and service binaries.
 
+mod pipeline;
 mod site;
 
 mod kit_smoke {
