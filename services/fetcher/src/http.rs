@@ -190,11 +190,14 @@ pub struct Http {
     settings: HttpSettings,
     /// Per host: when the next request may start.
     next_slot: Mutex<HashMap<String, Instant>>,
-    robots: Mutex<Option<(Result<Robots, String>, Instant, Duration)>>,
+    robots: Mutex<Option<CachedRobots>>,
     breaker: std::sync::Mutex<CircuitBreaker>,
     metrics: Metrics,
     shutdown: CancellationToken,
 }
+
+/// robots.txt as last read (or why it could not be), when, and for how long it holds.
+type CachedRobots = (Result<Robots, String>, Instant, Duration);
 
 enum Attempt {
     Page(Page),

@@ -18,7 +18,9 @@ use crate::http::Page;
 /// Publish attempts (same message id) before a page is given up for this poll.
 pub const PUBLISH_ATTEMPTS: u32 = 5;
 /// Room left for headers and framing under the server's max payload.
-const PAYLOAD_MARGIN: usize = 8 * 1024;
+const PAYLOAD_MARGIN: usize = 1024;
+/// Largest object-store chunk (the client's default).
+const MAX_CHUNK: usize = 128 * 1024;
 
 /// Builds the raw page of a fetched statement.
 pub fn raw_page(
@@ -103,12 +105,18 @@ impl Publisher {
                 })?;
             let store = self.object_store().await?;
             let mut reader: &[u8] = &compressed;
-            store.put(object.as_str(), &mut reader).await.map_err(|e| {
-                PublishError::ObjectStore {
+            let meta = jetstream::object_store::ObjectMetadata {
+                name: object.clone(),
+                chunk_size: Some(MAX_CHUNK.min(self.max_payload / 2).max(1024)),
+                ..Default::default()
+            };
+            store
+                .put(meta, &mut reader)
+                .await
+                .map_err(|e| PublishError::ObjectStore {
                     object: object.clone(),
                     reason: e.to_string(),
-                }
-            })?;
+                })?;
             tracing::info!(doc_id = %page.doc_id, lang = %page.lang, bytes = body.len(), "page too large for one message: stored in the object store");
             page.body = Body::ObjectStore {
                 bucket: LARGE_PAGE_BUCKET.to_string(),

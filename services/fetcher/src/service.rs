@@ -146,7 +146,10 @@ impl Fetcher {
             subjects::FETCHER_BUCKET,
             &subjects::source_token(SOURCE_MID_RU),
         );
-        let max_payload = client.server_info().max_payload.max(64 * 1024);
+        let max_payload = match client.server_info().max_payload {
+            0 => 1024 * 1024,
+            n => n,
+        };
         let publisher = Publisher::new(js, max_payload, replicas);
         let mut sections: Vec<String> = args
             .sections
