@@ -102,7 +102,7 @@ impl Robots {
             .filter(|g| {
                 g.agents
                     .iter()
-                    .any(|a| a != "*" && !a.is_empty() && token.starts_with(a.as_str()))
+                    .any(|a| a != "*" && !a.is_empty() && *a == token)
             })
             .collect();
         let groups: Vec<&Group> = if specific.is_empty() {
@@ -245,6 +245,11 @@ mod tests {
         assert!(robots.is_allowed(UA, "/en/"));
         assert!(!robots.is_allowed(UA, "/private/x"));
         assert!(!robots.is_allowed("somebot/1.0", "/en/"));
+        // Product tokens match whole, not by prefix.
+        assert!(
+            !Robots::parse("User-agent: *\nDisallow: /\nUser-agent: ministry\nAllow: /\n")
+                .is_allowed(UA, "/en/")
+        );
     }
 
     #[test]

@@ -64,8 +64,16 @@ impl Site {
         let Some(host) = url.host_str() else {
             return false;
         };
-        bare(host) == self.bare_host()
-            && url.port_or_known_default() == self.base.port_or_known_default()
+        if bare(host) != self.bare_host() {
+            return false;
+        }
+        let same_port = url.port_or_known_default() == self.base.port_or_known_default();
+        // An upgrade from http to https on the default ports is the same site.
+        let upgrade = self.base.scheme() == "http"
+            && url.scheme() == "https"
+            && self.base.port().is_none()
+            && url.port().is_none();
+        same_port || upgrade
     }
 
     /// Resolves a link found in a listing or feed: relative links against the base; absolute
@@ -151,6 +159,11 @@ mod tests {
         assert!(!ok("https://user:pw@mid.ru/en/"));
         assert!(!ok("http://127.0.0.1/en/"));
         assert!(!ok("http://169.254.169.254/latest/meta-data/"));
+        // No downgrade to plain http; an upgrade is fine.
+        assert!(!ok("http://mid.ru/en/"));
+        let plain = Site::new("http://mid.ru").unwrap();
+        assert!(plain.is_allowed(&Url::parse("https://www.mid.ru/en/").unwrap()));
+        assert!(!plain.is_allowed(&Url::parse("https://mid.ru:8443/en/").unwrap()));
     }
 
     #[test]

@@ -28,21 +28,20 @@ impl Harness {
     fn cli(&self, extra: &[&str]) -> Cli {
         let base = self.site.base_url();
         let nats = self.nats.url();
-        let mut args: Vec<&str> = vec![
-            "fetcher",
-            "--base-url",
-            &base,
-            "--nats-url",
-            &nats,
-            "--request-interval",
-            "0s",
-            "--retry-base",
-            "50ms",
-            "--retry-max",
-            "3s",
-            "--circuit-threshold",
-            "100",
+        let defaults: [(&str, &str); 6] = [
+            ("--base-url", &base),
+            ("--nats-url", &nats),
+            ("--request-interval", "0s"),
+            ("--retry-base", "50ms"),
+            ("--retry-max", "3s"),
+            ("--circuit-threshold", "100"),
         ];
+        let mut args: Vec<&str> = vec!["fetcher"];
+        for (flag, value) in defaults {
+            if !extra.contains(&flag) {
+                args.extend([flag, value]);
+            }
+        }
         args.extend_from_slice(extra);
         Cli::try_parse_from(args).unwrap_or_else(|e| panic!("bad test flags: {e}"))
     }
@@ -372,6 +371,61 @@ mod politeness {
     }
 
     #[tokio::test]
+    async fn the_circuit_breaker_pauses_the_site_after_consecutive_failures() {
+        let h = Harness::start().await;
+        h.site.inject("/en/rss.php", Fault::Reset, 3);
+        let started = Instant::now();
+        h.once(&[
+            "--langs",
+            "en",
+            "--sections",
+            "/foreign_policy/news/",
+            "--circuit-threshold",
+            "2",
+            "--circuit-cooldown",
+            "1s",
+            "--max-attempts",
+            "5",
+        ])
+        .await;
+        // Two resets opened the circuit: the third attempt waited for the cooldown.
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "the circuit did not pause requests"
+        );
+        let statuses: Vec<u16> = h
+            .site
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/en/rss.php")
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(statuses, vec![0, 0, 0, 200]);
+        let en: Vec<(String, String)> =
+            h.visible().into_iter().filter(|(_, l)| l == "en").collect();
+        assert_eq!(keys(&h.raw_pages().await), en);
+    }
+
+    #[tokio::test]
+    async fn requests_to_the_site_are_spaced_by_the_request_interval() {
+        let h = Harness::start().await;
+        let started = Instant::now();
+        h.once(&[
+            "--langs",
+            "en",
+            "--sections",
+            "/foreign_policy/news/",
+            "--request-interval",
+            "50ms",
+        ])
+        .await;
+        let requests = h.site.requests().len() as u32;
+        assert!(requests > 10);
+        // n requests need at least n - 1 intervals between them.
+        assert!(started.elapsed() >= Duration::from_millis(50) * (requests - 1));
+    }
+
+    #[tokio::test]
     async fn a_robots_disallowed_url_is_never_requested() {
         let h = Harness::start().await;
         // The site redirects a listing to its (forbidden) second page.
@@ -433,6 +487,50 @@ mod politeness {
             .expect_err("every page is larger than 2000 bytes");
         assert!(err.to_string().contains("--max-response-bytes"), "{err}");
         assert!(h.raw_pages().await.is_empty());
+    }
+}
+
+mod shutdown {
+    use super::*;
+
+    #[tokio::test]
+    async fn shutdown_stops_between_requests_and_loses_nothing() {
+        let h = Harness::start().await;
+        let token = CancellationToken::new();
+        let cli = h.cli(&["--request-interval", "100ms", "--poll-interval", "1h"]);
+        let running = tokio::spawn(fetcher::run(cli, token.clone()));
+        // Let it publish a few pages, then ask it to stop.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let fetched = h.site.requests().iter().filter(|r| is_statement(r)).count();
+            if fetched >= 3 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the fetcher fetched nothing");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        token.cancel();
+        let result = tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .expect("the fetcher stops promptly")
+            .expect("join");
+        assert!(result.is_ok(), "{result:?}");
+        let partial = h.raw_pages().await;
+        assert!(!partial.is_empty());
+        assert!(
+            partial.len() < h.visible().len(),
+            "it stopped before the end"
+        );
+        // Every fetched page was published; a new run completes the rest without repeats.
+        let fetched = h
+            .site
+            .requests()
+            .iter()
+            .filter(|r| is_statement(r) && r.status == 200)
+            .count();
+        assert_eq!(partial.len(), fetched);
+        h.once(&[]).await;
+        assert_eq!(keys(&h.raw_pages().await), h.visible());
     }
 }
 
