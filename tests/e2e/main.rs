@@ -1,6 +1,7 @@
 //! End-to-end tests: real nats-server, fixture site and service binaries.
 
 mod pipeline;
+mod resilience;
 mod site;
 
 mod kit_smoke {

@@ -7,13 +7,13 @@ use serde_json::Value;
 use testkit::{FetcherMode, FixtureSite, Pipeline, PipelineOptions, http_get, http_get_json};
 
 /// Generous bounds: a cold debug build on 2 cores is slow, but every wait ends.
-const READY: Duration = Duration::from_secs(60);
-const FETCH_ONCE: Duration = Duration::from_secs(180);
-const STORED: Duration = Duration::from_secs(90);
-const GRACEFUL: Duration = Duration::from_secs(15);
+pub(crate) const READY: Duration = Duration::from_secs(60);
+pub(crate) const FETCH_ONCE: Duration = Duration::from_secs(180);
+pub(crate) const STORED: Duration = Duration::from_secs(90);
+pub(crate) const GRACEFUL: Duration = Duration::from_secs(15);
 
 /// Record ids (`mid.ru:{doc_id}:{lang}`) of every visible statement of the site.
-fn expected_ids(site: &FixtureSite) -> BTreeSet<String> {
+pub(crate) fn expected_ids(site: &FixtureSite) -> BTreeSet<String> {
     site.statements()
         .into_iter()
         .flat_map(|(id, langs)| langs.into_iter().map(move |l| format!("mid.ru:{id}:{l}")))
@@ -21,7 +21,7 @@ fn expected_ids(site: &FixtureSite) -> BTreeSet<String> {
 }
 
 /// Every item of `GET /v1/speeches`, following `next_cursor` (bounded number of pages).
-async fn all_items(api: &str) -> Vec<Value> {
+pub(crate) async fn all_items(api: &str) -> Vec<Value> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..1000 {
@@ -60,7 +60,7 @@ fn item_id(item: &Value) -> String {
 
 /// Waits until the API lists every id in `expected`; returns the items. Panics with the
 /// missing ids and the services' logs after [`STORED`].
-async fn wait_stored(pipeline: &Pipeline, expected: &BTreeSet<String>) -> Vec<Value> {
+pub(crate) async fn wait_stored(pipeline: &Pipeline, expected: &BTreeSet<String>) -> Vec<Value> {
     let deadline = std::time::Instant::now() + STORED;
     loop {
         let items = all_items(&pipeline.api).await;
@@ -80,7 +80,7 @@ async fn wait_stored(pipeline: &Pipeline, expected: &BTreeSet<String>) -> Vec<Va
 }
 
 /// Messages in a JetStream stream.
-async fn stream_messages(nats_url: &str, stream: &str) -> u64 {
+pub(crate) async fn stream_messages(nats_url: &str, stream: &str) -> u64 {
     let client = async_nats::connect(nats_url)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to {nats_url}: {e}"));
@@ -98,7 +98,7 @@ async fn stream_messages(nats_url: &str, stream: &str) -> u64 {
 }
 
 /// Waits until `stream` holds `count` messages and stays there briefly.
-async fn wait_stream_count(nats_url: &str, stream: &str, at_least: u64) -> u64 {
+pub(crate) async fn wait_stream_count(nats_url: &str, stream: &str, at_least: u64) -> u64 {
     let deadline = std::time::Instant::now() + STORED;
     loop {
         let n = stream_messages(nats_url, stream).await;
@@ -216,7 +216,7 @@ fn check_record(site: &FixtureSite, record: &Value) -> Vec<String> {
 
 /// Asserts the API holds each expected record exactly once, and nothing else, with the
 /// right fields (fetched one by one through `GET /v1/speeches/{id}`).
-async fn assert_store_matches(pipeline: &Pipeline, expected: &BTreeSet<String>) {
+pub(crate) async fn assert_store_matches(pipeline: &Pipeline, expected: &BTreeSet<String>) {
     let items = all_items(&pipeline.api).await;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for item in &items {

@@ -553,6 +553,11 @@ impl FixtureSite {
         });
     }
 
+    /// How many injected faults are still waiting for a matching request.
+    pub fn pending_faults(&self) -> usize {
+        self.shared.lock().faults.iter().map(|r| r.remaining).sum()
+    }
+
     /// Removes every injected fault not yet used.
     pub fn clear_faults(&self) {
         self.shared.lock().faults.clear();
