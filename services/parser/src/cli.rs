@@ -97,6 +97,7 @@ pub fn parse_files(
         let input = PageInput {
             bytes: &bytes,
             url,
+            fetch_url: None,
             content_type,
             fetched_at: chrono::Utc::now(),
             listing: None,

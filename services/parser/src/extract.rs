@@ -28,9 +28,11 @@ pub const SITE_BASE: &str = "https://mid.ru/";
 pub struct PageInput<'a> {
     /// The bytes as served.
     pub bytes: &'a [u8],
-    /// The page's URL, if known (RawPage url or `--url`); else the page's canonical link or
-    /// `og:url` is used.
+    /// An explicit URL for the page (`parser parse --url`): used as is.
     pub url: Option<&'a str>,
+    /// The URL the page was fetched from (RawPage `url`): used when the page has neither a
+    /// canonical link nor `og:url`.
+    pub fetch_url: Option<&'a str>,
     /// The HTTP `Content-Type`, if known.
     pub content_type: Option<&'a str>,
     /// When the page was fetched.
@@ -190,19 +192,35 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
         return Err(ExtractError::Challenge { marker });
     }
 
-    let url_text = input
-        .url
-        .map(str::to_string)
-        .or_else(|| parts.canonical.clone())
-        .or_else(|| parts.og_url.clone())
-        .filter(|u| !u.trim().is_empty())
-        .ok_or(ExtractError::NoUrl)?;
-    let (url, doc_id, url_lang) = parse_statement_url(&url_text)?;
+    // URL: an explicit override, else the page's canonical link, else og:url, else the URL
+    // it was fetched from; the first that is a statement URL (numeric document id) wins.
+    let candidates: Vec<&str> = [
+        input.url,
+        parts.canonical.as_deref(),
+        parts.og_url.as_deref(),
+        input.fetch_url,
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::trim)
+    .filter(|u| !u.is_empty())
+    .collect();
+    let first = *candidates.first().ok_or(ExtractError::NoUrl)?;
+    let (url, doc_id, url_lang) = match input.url.filter(|u| !u.trim().is_empty()) {
+        // An explicit URL is never second-guessed.
+        Some(explicit) => parse_statement_url(explicit)?,
+        None => candidates
+            .iter()
+            .find_map(|u| parse_statement_url(u).ok())
+            .ok_or_else(|| ExtractError::NotStatementUrl {
+                url: first.to_string(),
+            })?,
+    };
     let lang = url_lang
         .or(input.lang)
         .or_else(|| parts.html_lang.as_deref().and_then(lang_of_tag))
         .ok_or_else(|| ExtractError::UnknownLang {
-            url: url_text.clone(),
+            url: url.to_string(),
         })?;
 
     let head_title = parts
@@ -228,8 +246,13 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
         reason: "the page has no title (no h1.photo-content__title, <h1> or <title>)".into(),
     })?;
     if parts.paragraphs.is_empty() {
+        let reason = if parts.known_container {
+            "the statement body (div.text.article-content) is empty"
+        } else {
+            "the page has no body text (no div.text.article-content and no block of <p> text)"
+        };
         return Err(ExtractError::NotAStatement {
-            reason: "the page has no body text (no div.text.article-content paragraphs and no block of <p> text)".into(),
+            reason: reason.into(),
         });
     }
 
@@ -317,6 +340,7 @@ mod tests {
             &PageInput {
                 bytes: html.as_bytes(),
                 url,
+                fetch_url: None,
                 content_type: None,
                 fetched_at: fetched(),
                 listing: None,
@@ -399,6 +423,7 @@ mod tests {
             &PageInput {
                 bytes: PAGE.as_bytes(),
                 url: None,
+                fetch_url: None,
                 content_type: None,
                 fetched_at: fetched(),
                 listing: Some(&listing),

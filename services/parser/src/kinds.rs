@@ -18,7 +18,7 @@
 //! | briefing, брифинг… | briefing |
 //! | press conference, news conference, пресс-конференци… | press_conference |
 //! | comment, комментари…, reply, ответ (word), | comment |
-//! | press release, (start) о телефонном разговоре, о встрече, о переговорах, о предстоящ…, telephone conversation | press_release |
+//! | press release, telephone conversation, (start) о телефонном разговоре, о встрече, о переговорах, о предстоящ…, on the upcoming, on the forthcoming | press_release |
 //! | greetings, message, приветстви…, послани… | greetings |
 //! | article, стать… (статья, статье, статьи) | article |
 
@@ -70,6 +70,12 @@ pub const CUES: &[(&str, Kind, CueMatch)] = &[
     ("о встрече", Kind::PressRelease, CueMatch::TitleStart),
     ("о переговорах", Kind::PressRelease, CueMatch::TitleStart),
     ("о предстоящ", Kind::PressRelease, CueMatch::TitleStart),
+    ("on the upcoming", Kind::PressRelease, CueMatch::TitleStart),
+    (
+        "on the forthcoming",
+        Kind::PressRelease,
+        CueMatch::TitleStart,
+    ),
     ("greetings", Kind::Greetings, CueMatch::Stem),
     ("message", Kind::Greetings, CueMatch::Word),
     ("приветстви", Kind::Greetings, CueMatch::Stem),
@@ -231,6 +237,14 @@ mod tests {
                 Kind::PressRelease,
             ),
             ("О предстоящих переговорах С.В.Лаврова", Kind::PressRelease),
+            (
+                "On the upcoming talks between Foreign Minister Sergey Lavrov and Foreign Minister of the Sultanate of Oman",
+                Kind::PressRelease,
+            ),
+            (
+                "Вступительное слово С.В.Лаврова в ходе встречи с послами",
+                Kind::Remarks,
+            ),
             (
                 "Статья Министра иностранных дел России С.В.Лаврова",
                 Kind::Article,

@@ -65,6 +65,8 @@ pub struct PageParts {
     pub tags: Vec<String>,
     /// Whether the known body markup gave the paragraphs.
     pub known_body: bool,
+    /// Whether a known body container exists (possibly empty): no generic fallback then.
+    pub known_container: bool,
 }
 
 fn has_class(el: &Element, class: &str) -> bool {
@@ -553,10 +555,14 @@ pub fn extract_parts(html: &Html) -> PageParts {
         if is_doc_number_el(el) && doc_number.is_none() {
             doc_number = Some(text_of(node)).filter(|t| !t.is_empty());
         }
-        if has_class(el, "photo-content__date") && date_node.is_none() {
+        if (has_class(el, "photo-content__date") || has_class(el, "announcement__date"))
+            && date_node.is_none()
+        {
             date_node = Some(node);
         }
-        if has_class(el, "photo-content__time") && parts.time_text.is_none() {
+        if (has_class(el, "photo-content__time") || has_class(el, "announcement__time"))
+            && parts.time_text.is_none()
+        {
             parts.time_text = Some(text_of(node));
         }
         if el.classes().any(|c| {
@@ -594,6 +600,7 @@ pub fn extract_parts(html: &Html) -> PageParts {
     if parts.title.is_none() {
         parts.title = announcement_title;
     }
+    parts.known_container = body.is_some() || announcement_body.is_some();
     let known = [body, announcement_body]
         .into_iter()
         .flatten()
@@ -606,6 +613,7 @@ pub fn extract_parts(html: &Html) -> PageParts {
             parts.known_body = true;
             (p, n)
         }
+        None if parts.known_container => (Vec::new(), None),
         None => match densest_block(html) {
             Some(node) => walk_body(node, true),
             None => (Vec::new(), None),

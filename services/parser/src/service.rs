@@ -88,7 +88,8 @@ impl Handler {
             let content_type = page.headers.get("content-type").map(String::as_str);
             extractor.extract(&PageInput {
                 bytes: &body,
-                url: Some(&page.url),
+                url: None,
+                fetch_url: Some(&page.url),
                 content_type,
                 fetched_at: page.fetched_at,
                 listing: page.listing.as_ref(),

@@ -1,0 +1,16 @@
+//! Integration tests of the parser: a golden record for every fixture page, the fields the
+//! fixture authors expect, EN/RU agreement, property tests, the CLI, and the service against a
+//! private nats-server.
+
+#[path = "parser/cli.rs"]
+mod cli;
+#[path = "parser/corpus.rs"]
+mod corpus;
+#[path = "parser/expected.rs"]
+mod expected;
+#[path = "parser/golden.rs"]
+mod golden;
+#[path = "parser/props.rs"]
+mod props;
+#[path = "parser/service.rs"]
+mod service;
