@@ -418,3 +418,68 @@ async fn a_running_pipeline_picks_up_a_new_statement_and_stops_gracefully() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_after_publication_updates_the_stored_record_in_place() {
+    let mut pipeline = Pipeline::start(PipelineOptions {
+        fetcher: FetcherMode::Manual,
+        // Every fixture statement is old: re-check all of them for edits.
+        fetcher_args: vec!["--recheck-window".into(), "20000d".into()],
+        ..PipelineOptions::default()
+    })
+    .await;
+    pipeline.wait_ready(READY).await;
+    let expected = expected_ids(&pipeline.site);
+    let (status, log) = pipeline.fetch_once(FETCH_ONCE).await;
+    assert!(status.success(), "fetcher --once exited {status}:\n{log}");
+    wait_stored(&pipeline, &expected).await;
+    let raw_before = stream_messages(pipeline.nats_url(), shared::subjects::RAW_STREAM).await;
+
+    // Edit the English version of the newest statement with an English page.
+    let (doc_id, _) = pipeline
+        .site
+        .statements()
+        .into_iter()
+        .find(|(_, langs)| langs.iter().any(|l| l == "en"))
+        .expect("a statement in English");
+    let id = format!("mid.ru:{doc_id}:en");
+    let marker = "Correction: this paragraph was added after publication by the ministry.";
+    pipeline.site.edit(&doc_id, "en", |html| {
+        let at = html
+            .find("class=\"text article-content\">")
+            .map(|i| i + "class=\"text article-content\">".len())
+            .unwrap_or_else(|| panic!("{doc_id}/en has no article-content div"));
+        format!("{}\n<p>{marker}</p>\n{}", &html[..at], &html[at..])
+    });
+    pipeline.site.clear_requests();
+    let (status, log) = pipeline.fetch_once(FETCH_ONCE).await;
+    assert!(status.success(), "fetcher --once exited {status}:\n{log}");
+    let requests = pipeline.site.requests();
+    let not_modified = requests.iter().filter(|r| r.status == 304).count();
+    eprintln!(
+        "edit poll: {} requests, {not_modified} answered 304",
+        requests.len()
+    );
+    assert_eq!(
+        stream_messages(pipeline.nats_url(), shared::subjects::RAW_STREAM).await,
+        raw_before + 1,
+        "exactly the edited page is republished; fetcher log:\n{log}"
+    );
+    let url = format!("{}/v1/speeches/{id}", pipeline.api);
+    let deadline = std::time::Instant::now() + STORED;
+    loop {
+        let record = http_get_json(&url).await;
+        let text = record["paragraphs"].to_string();
+        if text.contains(marker) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id} was not updated within {STORED:?}: {record}\n{}",
+            pipeline.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Still once per language version, with the right fields.
+    assert_store_matches(&pipeline, &expected).await;
+}
