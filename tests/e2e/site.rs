@@ -515,3 +515,18 @@ async fn the_bundled_corpus_is_served_in_full() {
         assert_eq!(text(&url).await.0, 200, "{url} released");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_links_follow_the_host_the_client_asked_for() {
+    let site = FixtureSite::start_synthetic(2).await;
+    let r = http_client()
+        .get(format!("{}/en/rss.php", site.base_url()))
+        .header(reqwest::header::HOST, "fixture-site:8700")
+        .send()
+        .await
+        .expect("GET");
+    let rss = r.text().await.expect("body");
+    assert!(rss.contains("<link>http://fixture-site:8700/en/"), "{rss}");
+    let (_, direct) = text(&format!("{}/en/rss.php", site.base_url())).await;
+    assert!(direct.contains(&format!("<link>{}/en/", site.base_url())));
+}

@@ -974,7 +974,19 @@ fn serve_path(
     }
     let resource = {
         let state = shared.lock();
-        route(&state, &shared.base_url, path, query)
+        // Absolute links (the feed) use the host the client asked for, so that the site
+        // works behind any name (`http://fixture-site:8700` in compose); else the bound address.
+        let base_url = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+            })
+            .map(|h| format!("http://{h}"))
+            .unwrap_or_else(|| shared.base_url.clone());
+        route(&state, &base_url, path, query)
     };
     let resource = resource.unwrap_or_else(|| {
         let mut r = Resource::generated(
