@@ -15,7 +15,8 @@ use url::Url;
 
 use crate::metrics::Metrics;
 use crate::politeness::{
-    AttemptOutcome, CircuitBreaker, Decision, RetryPolicy, decide, is_challenge, parse_retry_after,
+    AttemptOutcome, CircuitBreaker, Decision, RetryPolicy, decide, is_challenge,
+    is_retryable_status, parse_retry_after,
 };
 use crate::robots::Robots;
 use crate::safety::{Site, content_type_allowed};
@@ -330,7 +331,8 @@ impl Http {
                 Err(err) => return Err(err),
             };
             let proposed = backoff.next_delay();
-            let failure = !matches!(outcome, AttemptOutcome::Status { status, .. } if (400..500).contains(&status) && status != 429 && status != 408);
+            // A 404 says nothing about the host's health; resets, 5xx, 429 and challenges do.
+            let failure = !matches!(outcome, AttemptOutcome::Status { status, .. } if !is_retryable_status(status));
             if failure {
                 self.circuit_failure();
             }
@@ -355,7 +357,7 @@ impl Http {
                 }
                 Decision::GiveUp => {
                     return Err(match outcome {
-                        AttemptOutcome::Status { status, .. } if attempt < policy.max_attempts => {
+                        AttemptOutcome::Status { status, .. } if !is_retryable_status(status) => {
                             HttpError::Status {
                                 url: url.to_string(),
                                 status,

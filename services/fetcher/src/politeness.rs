@@ -113,6 +113,11 @@ pub fn decide(
     }
 }
 
+/// Whether an HTTP status is worth retrying (rate limiting, overload, gateway trouble).
+pub fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
 /// State of a host's circuit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CircuitState {
@@ -233,6 +238,13 @@ mod tests {
             max_attempts: 3,
             base: Duration::from_millis(100),
             max: Duration::from_secs(60),
+        }
+    }
+
+    fn status_of(status: u16) -> AttemptOutcome {
+        AttemptOutcome::Status {
+            status,
+            retry_after: None,
         }
     }
 

@@ -455,6 +455,43 @@ mod politeness {
     }
 
     #[tokio::test]
+    async fn a_missing_robots_txt_allows_everything() {
+        let h = Harness::start().await;
+        // robots.txt redirects (on the site) to a page that does not exist: 404.
+        h.site.inject(
+            "/robots.txt",
+            Fault::Redirect("/no-robots-here.txt".into()),
+            1,
+        );
+        h.once(&[
+            "--langs",
+            "en",
+            "--sections",
+            "/foreign_policy/news/",
+            "--max-attempts",
+            "1",
+        ])
+        .await;
+        let robots: Vec<(String, u16)> = h
+            .site
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("robots"))
+            .map(|r| (r.path.clone(), r.status))
+            .collect();
+        assert_eq!(
+            robots,
+            vec![
+                ("/robots.txt".to_string(), 302),
+                ("/no-robots-here.txt".to_string(), 404)
+            ]
+        );
+        let en: Vec<(String, String)> =
+            h.visible().into_iter().filter(|(_, l)| l == "en").collect();
+        assert_eq!(keys(&h.raw_pages().await), en);
+    }
+
+    #[tokio::test]
     async fn redirects_to_other_hosts_are_refused() {
         let h = Harness::start().await;
         h.site.inject(
