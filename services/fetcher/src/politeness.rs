@@ -289,6 +289,14 @@ mod tests {
             decide(&AttemptOutcome::Transport, 3, &p, b),
             Decision::GiveUp
         );
+        for status in [408, 429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(status));
+            assert_ne!(decide(&status_of(status), 1, &p, b), Decision::GiveUp);
+        }
+        for status in [400, 401, 403, 404, 410, 451, 501] {
+            assert!(!is_retryable_status(status));
+            assert_eq!(decide(&status_of(status), 1, &p, b), Decision::GiveUp);
+        }
     }
 
     #[test]
