@@ -206,6 +206,19 @@ mod poll {
     }
 
     #[tokio::test]
+    async fn two_replicas_publish_each_statement_once() {
+        let h = Harness::start().await;
+        let (a, b) = tokio::join!(h.run(&["--once"]), h.run(&["--once"]));
+        a.expect("first replica");
+        b.expect("second replica");
+        assert_eq!(keys(&h.raw_pages().await), h.visible());
+        // Their shared state: a third run fetches no statement page.
+        h.site.clear_requests();
+        h.once(&[]).await;
+        assert!(statement_fetches(&h.site.requests()).is_empty());
+    }
+
+    #[tokio::test]
     async fn a_released_statement_is_picked_up_by_the_next_poll() {
         let h = Harness::start().await;
         let held = h.site.held_back();
