@@ -116,6 +116,16 @@ pub struct FetchArgs {
     /// How long the host is paused.
     #[arg(long, env = "CIRCUIT_COOLDOWN", default_value = "5m", value_parser = parse_duration, global = true)]
     pub circuit_cooldown: Duration,
+    /// How long the leader lease lasts unless renewed: a standby takes over at most this
+    /// long (plus --lease-renew) after the active replica dies.
+    #[arg(long, env = "LEASE_TTL", default_value = "15s", value_parser = parse_duration, global = true)]
+    pub lease_ttl: Duration,
+    /// How often the active replica renews the lease (and a standby reads it).
+    #[arg(long, env = "LEASE_RENEW", default_value = "5s", value_parser = parse_duration, global = true)]
+    pub lease_renew: Duration,
+    /// How long `--once` and `backfill` wait for a lease another replica holds before failing.
+    #[arg(long, env = "LEASE_WAIT", default_value = "60s", value_parser = parse_duration, global = true)]
+    pub lease_wait: Duration,
 }
 
 #[cfg(test)]
@@ -136,6 +146,9 @@ mod tests {
         assert_eq!(f.max_response_bytes, 10 * 1024 * 1024);
         assert!(f.user_agent.starts_with("ministry-feed/"));
         assert!(f.user_agent.contains("(+https://"));
+        assert_eq!(f.lease_ttl, Duration::from_secs(15));
+        assert_eq!(f.lease_renew, Duration::from_secs(5));
+        assert_eq!(f.lease_wait, Duration::from_secs(60));
     }
 
     #[test]

@@ -4,11 +4,15 @@
 //!
 //! * [`config`]: the command line.
 //! * [`listing`], [`robots`], [`politeness`], [`safety`]: pure logic (parsing, decisions).
+//! * [`lease`] (pure) and [`leader`]: one active poller among replicas, through a lease in
+//!   the key-value bucket.
 //! * [`http`]: the one polite HTTP client; [`state`]: the key-value seen-state;
 //!   [`publish`]: raw pages onto JetStream; [`service`]: polls, edits and backfills.
 
 pub mod config;
 pub mod http;
+pub mod leader;
+pub mod lease;
 pub mod listing;
 pub mod metrics;
 pub mod politeness;
@@ -57,19 +61,33 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<(), FetcherErr
             }
         })
     });
+    let backfill = matches!(cli.command, Some(Command::Backfill { .. }));
+    let mut lease = fetcher.lease(backfill);
     let result = match &cli.command {
-        Some(Command::Backfill { from, to }) => fetcher.backfill(*from, *to).await.map(|report| {
-            tracing::info!(
-                days = report.days,
-                pages = report.pages,
-                total_days = report.total_days,
-                "backfill complete"
-            );
-        }),
+        Some(Command::Backfill { from, to }) => fetcher
+            .with_lease(&mut lease, "the backfill", fetcher.backfill(*from, *to))
+            .await
+            .map(|report| {
+                tracing::info!(
+                    days = report.days,
+                    pages = report.pages,
+                    total_days = report.total_days,
+                    "backfill complete"
+                );
+            }),
         Some(Command::Healthcheck) => Ok(()),
-        None if cli.fetch.once => fetcher.poll_once().await.map(|_| ()),
-        None => fetcher.run(cli.fetch.poll_interval).await,
+        None if cli.fetch.once => fetcher
+            .with_lease(&mut lease, "the poll", fetcher.poll_once())
+            .await
+            .map(|_| ()),
+        None => {
+            fetcher
+                .run_with_lease(cli.fetch.poll_interval, &mut lease)
+                .await
+        }
     };
+    // Let go of the lease so that a standby takes over at once.
+    lease.release().await;
     // Drain: whatever was published is acknowledged already; flush the connection.
     if let Err(err) = client.flush().await {
         tracing::warn!(error = %err, "cannot flush the NATS connection");

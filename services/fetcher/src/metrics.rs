@@ -37,6 +37,8 @@ pub struct Metrics {
     pub circuit_open: Gauge,
     /// Times the circuit opened.
     pub circuit_trips: Counter,
+    /// 1 while this replica holds the leader lease (is the active poller), else 0.
+    pub leader: Gauge,
 }
 
 impl Metrics {
@@ -53,6 +55,7 @@ impl Metrics {
             lag_seconds: Histogram::new(exponential_buckets(10.0, 2.0, 20)),
             circuit_open: Gauge::default(),
             circuit_trips: Counter::default(),
+            leader: Gauge::default(),
         };
         let r = registry.sub_registry_with_prefix("fetcher");
         r.register(
@@ -101,6 +104,11 @@ impl Metrics {
             "Times the circuit breaker opened",
             m.circuit_trips.clone(),
         );
+        r.register(
+            "leader",
+            "1 while this replica holds the leader lease (is the active poller)",
+            m.leader.clone(),
+        );
         m
     }
 
@@ -134,5 +142,6 @@ mod tests {
         );
         assert!(text.contains("fetcher_challenges_total 1"), "{text}");
         assert!(text.contains("fetcher_circuit_open 0"), "{text}");
+        assert!(text.contains("fetcher_leader 0"), "{text}");
     }
 }

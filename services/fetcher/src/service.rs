@@ -15,6 +15,8 @@ use url::Url;
 
 use crate::config::FetchArgs;
 use crate::http::{Fetched, Http, HttpError, HttpSettings, Page, Validators, human};
+use crate::leader::{LeaseHandle, LeaseSettings, Standing};
+use crate::lease::holder_id;
 use crate::listing::{ListingItem, day_listing_path, parse_listing, parse_rss, section_path};
 use crate::metrics::Metrics;
 use crate::politeness::RetryPolicy;
@@ -59,6 +61,23 @@ pub enum FetcherError {
     /// Shutdown was requested before the work finished.
     #[error("shutdown requested before {0} finished; run it again to continue")]
     Cancelled(&'static str),
+    /// Another replica holds the lease and did not let go in time.
+    #[error(
+        "could not become the active fetcher for {what} within {waited} (--lease-wait): {standing}. Another fetcher replica is running: wait for it to finish or stop it, then run again (the lease of a crashed replica lapses by itself after --lease-ttl)"
+    )]
+    LeaseHeld {
+        /// `the poll` or `the backfill`.
+        what: &'static str,
+        /// How long this replica waited.
+        waited: String,
+        /// Who holds the lease, or why it could not be read.
+        standing: String,
+    },
+    /// The lease was lost while working.
+    #[error(
+        "{0} stopped: this replica lost the lease (another replica took over, or NATS could not be reached to renew it); what was published is kept: run it again"
+    )]
+    LostLease(&'static str),
     /// Bad backfill range.
     #[error("backfill range {from} to {to} is empty: --from must not be after --to")]
     EmptyRange {
@@ -97,6 +116,12 @@ pub struct BackfillReport {
 pub struct Fetcher {
     http: Arc<Http>,
     state: State,
+    kv: async_nats::jetstream::kv::Store,
+    source: String,
+    holder: String,
+    lease_ttl: Duration,
+    lease_renew: Duration,
+    lease_wait: Duration,
     publisher: Publisher,
     langs: Vec<Lang>,
     sections: Vec<String>,
@@ -141,11 +166,8 @@ impl Fetcher {
         shared::nats::ensure_streams(&js, replicas, &shutdown).await?;
         let kv =
             shared::nats::ensure_kv(&js, subjects::FETCHER_BUCKET, 1, replicas, &shutdown).await?;
-        let state = State::new(
-            kv,
-            subjects::FETCHER_BUCKET,
-            &subjects::source_token(SOURCE_MID_RU),
-        );
+        let source = subjects::source_token(SOURCE_MID_RU);
+        let state = State::new(kv.clone(), subjects::FETCHER_BUCKET, &source);
         let max_payload = match client.server_info().max_payload {
             0 => 1024 * 1024,
             n => n,
@@ -158,9 +180,19 @@ impl Fetcher {
             .filter(|s| s != "/")
             .collect();
         sections.dedup();
+        let lease_ttl = args.lease_ttl.max(Duration::from_secs(1));
         Ok(Fetcher {
             http: Arc::new(http),
             state,
+            kv,
+            source,
+            holder: replica_id(),
+            lease_ttl,
+            lease_renew: args
+                .lease_renew
+                .max(Duration::from_millis(100))
+                .min(lease_ttl / 2),
+            lease_wait: args.lease_wait,
             publisher,
             langs: args.langs.clone(),
             sections,
@@ -178,6 +210,100 @@ impl Fetcher {
                 Ok(report) => log_poll(&report),
                 Err(FetcherError::Cancelled(_)) => return Ok(()),
                 Err(err) => {
+                    tracing::error!(error = %err, "poll failed; trying again at the next poll")
+                }
+            }
+            tracing::info!("next poll in {}", human(interval));
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+
+    /// This replica's id in the lease (`host-pid-random`).
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// Starts keeping the lease: `lease.mid_ru` for polls, `lease.mid_ru.backfill` for
+    /// backfills (one backfill at a time, independent of the poller).
+    pub fn lease(&self, backfill: bool) -> LeaseHandle {
+        let (key, what) = if backfill {
+            (
+                format!("lease.{}.backfill", self.source),
+                "the mid.ru backfill",
+            )
+        } else {
+            (format!("lease.{}", self.source), "mid.ru")
+        };
+        LeaseHandle::start(
+            self.kv.clone(),
+            LeaseSettings {
+                key,
+                what: what.to_string(),
+                holder: self.holder.clone(),
+                ttl: self.lease_ttl,
+                renew: self.lease_renew,
+            },
+            self.metrics.leader.clone(),
+        )
+    }
+
+    /// Waits (up to `--lease-wait`) until this replica holds `lease`, then runs `work`,
+    /// stopping it at once if the lease is lost. For `--once` and `backfill`.
+    pub async fn with_lease<T>(
+        &self,
+        lease: &mut LeaseHandle,
+        what: &'static str,
+        work: impl Future<Output = Result<T, FetcherError>>,
+    ) -> Result<T, FetcherError> {
+        if let Err(standing) = lease
+            .wait_leading(&self.shutdown, Some(self.lease_wait))
+            .await
+        {
+            if self.shutdown.is_cancelled() {
+                return Err(FetcherError::Cancelled(what));
+            }
+            return Err(FetcherError::LeaseHeld {
+                what,
+                waited: human(self.lease_wait),
+                standing: describe(&standing),
+            });
+        }
+        self.state.clear_cache().await;
+        tokio::select! {
+            result = work => result,
+            _ = lease.lost() => Err(FetcherError::LostLease(what)),
+        }
+    }
+
+    /// Polls every `interval` while this replica holds `lease`, standing by otherwise, until
+    /// shutdown. A poll stops at once when the lease is lost; a replica that becomes the
+    /// active one polls at once.
+    pub async fn run_with_lease(
+        &self,
+        interval: Duration,
+        lease: &mut LeaseHandle,
+    ) -> Result<(), FetcherError> {
+        loop {
+            if lease.wait_leading(&self.shutdown, None).await.is_err() {
+                return Ok(());
+            }
+            // Another replica may have changed the listings' validators meanwhile.
+            self.state.clear_cache().await;
+            let outcome = tokio::select! {
+                result = self.poll() => Some(result),
+                _ = lease.lost() => None,
+            };
+            match outcome {
+                None => {
+                    tracing::warn!("poll stopped: this replica is no longer the active poller");
+                    continue;
+                }
+                Some(Ok(report)) => log_poll(&report),
+                Some(Err(FetcherError::Cancelled(_))) => return Ok(()),
+                Some(Err(err)) => {
                     tracing::error!(error = %err, "poll failed; trying again at the next poll")
                 }
             }
@@ -534,6 +660,29 @@ impl Fetcher {
         }
         Ok(report)
     }
+}
+
+/// A standing, for error messages.
+fn describe(standing: &Standing) -> String {
+    match standing {
+        Standing::Standby { holder, until } => {
+            format!("replica {holder} holds the lease until {until} and keeps renewing it")
+        }
+        Standing::Unreachable { reason } => {
+            format!("the lease cannot be read or written ({reason})")
+        }
+        Standing::Unknown | Standing::Leading => "the lease could not be read yet".to_string(),
+    }
+}
+
+/// `host-pid-random`: the host name from `HOSTNAME` or the kernel.
+fn replica_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .unwrap_or_default();
+    holder_id(&host, std::process::id(), fastrand::u32(..))
 }
 
 fn log_poll(report: &PollReport) {

@@ -155,6 +155,11 @@ impl State {
         Ok(())
     }
 
+    /// Drops the in-memory copy of the validators (another replica may have changed them).
+    pub async fn clear_cache(&self) {
+        self.validators.lock().await.clear();
+    }
+
     /// Forgets the validators of a URL, so that the next request is unconditional.
     pub async fn forget_validators(&self, url: &str) {
         self.validators.lock().await.remove(url);
