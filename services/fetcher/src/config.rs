@@ -85,6 +85,11 @@ pub struct FetchArgs {
     /// Statements published this recently are re-checked for edits at every poll.
     #[arg(long, env = "RECHECK_WINDOW", default_value = "7d", value_parser = parse_duration, global = true)]
     pub recheck_window: Duration,
+    /// Spacing of re-checks as a fraction of a statement's age: one is re-checked when the
+    /// time since its last check reaches this fraction of its age (0.25: an hour-old statement
+    /// every 15 minutes, a day-old one every 6 hours). 0 re-checks at every poll.
+    #[arg(long, env = "RECHECK_SPACING", default_value_t = 0.25, value_parser = parse_fraction, global = true)]
+    pub recheck_spacing: f64,
     /// User-Agent of every request.
     #[arg(long, env = "USER_AGENT", default_value = DEFAULT_USER_AGENT, global = true)]
     pub user_agent: String,
@@ -128,6 +133,16 @@ pub struct FetchArgs {
     pub lease_wait: Duration,
 }
 
+/// A number from 0 to 1.
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!(
+            "{text:?} is not a fraction from 0 to 1 (e.g. 0.25; 0 re-checks at every poll)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +157,7 @@ mod tests {
         assert_eq!(f.poll_interval, Duration::from_secs(600));
         assert_eq!(f.request_interval, Duration::from_secs(2));
         assert_eq!(f.recheck_window, Duration::from_secs(7 * 86400));
+        assert_eq!(f.recheck_spacing, 0.25);
         assert_eq!(f.sections.len(), 6);
         assert_eq!(f.max_response_bytes, 10 * 1024 * 1024);
         assert!(f.user_agent.starts_with("ministry-feed/"));
@@ -171,6 +187,9 @@ mod tests {
         assert_eq!(cli.fetch.langs, vec![Lang::Ru]);
         assert!(Cli::try_parse_from(["fetcher", "--langs", "xx"]).is_err());
         assert!(Cli::try_parse_from(["fetcher", "--poll-interval", "soon"]).is_err());
+        assert!(Cli::try_parse_from(["fetcher", "--recheck-spacing", "2"]).is_err());
+        assert!(Cli::try_parse_from(["fetcher", "--recheck-spacing", "NaN"]).is_err());
+        assert!(Cli::try_parse_from(["fetcher", "--recheck-spacing", "0"]).is_ok());
         assert!(Cli::try_parse_from(["fetcher", "healthcheck"]).is_ok());
     }
 }

@@ -185,6 +185,16 @@ impl CircuitBreaker {
     }
 }
 
+/// Whether a published statement is due for a conditional re-check: when the time since its
+/// last check is at least `spacing` times its age (since first published). With the default
+/// 0.25, a statement an hour old is re-checked every 15 minutes (at every poll with the
+/// default 10-minute interval), a day old every 6 hours, a week old every 42 hours: about 30
+/// requests per statement over a 7-day window instead of one per poll (1008), while fresh
+/// statements, the ones edited most, are watched closely. `spacing` 0: at every poll.
+pub fn recheck_due(age: Duration, since_check: Duration, spacing: f64) -> bool {
+    since_check.as_secs_f64() >= age.as_secs_f64() * spacing
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,5 +333,31 @@ mod tests {
         breaker.record_success();
         assert_eq!(breaker.state(later), CircuitState::Closed);
         assert_eq!(breaker.wait(later), Duration::ZERO);
+    }
+
+    #[test]
+    fn rechecks_thin_out_as_statements_age() {
+        let min = |m: u64| Duration::from_secs(60 * m);
+        // Fresh: every poll.
+        assert!(recheck_due(min(20), min(10), 0.25));
+        assert!(recheck_due(
+            Duration::from_secs(2),
+            Duration::from_secs(1),
+            0.25
+        ));
+        // A day old: not 10 minutes after the last check, but 6 hours after.
+        assert!(!recheck_due(min(24 * 60), min(10), 0.25));
+        assert!(recheck_due(min(24 * 60), min(6 * 60), 0.25));
+        // Ten-minute polls over a 7-day window: about 30 checks, not 1008.
+        let (mut checked, mut count) = (0u64, 0u32);
+        for poll in 1..=1008u64 {
+            if recheck_due(min(poll * 10), min(poll * 10 - checked), 0.25) {
+                checked = poll * 10;
+                count += 1;
+            }
+        }
+        assert!((20..=40).contains(&count), "{count} re-checks");
+        // Spacing 0: every poll.
+        assert!(recheck_due(min(24 * 60), Duration::ZERO, 0.0));
     }
 }

@@ -126,6 +126,7 @@ pub struct Fetcher {
     langs: Vec<Lang>,
     sections: Vec<String>,
     recheck_window: Duration,
+    recheck_spacing: f64,
     metrics: Metrics,
     shutdown: CancellationToken,
 }
@@ -197,6 +198,7 @@ impl Fetcher {
             langs: args.langs.clone(),
             sections,
             recheck_window: args.recheck_window,
+            recheck_spacing: args.recheck_spacing,
             metrics,
             shutdown,
         })
@@ -474,6 +476,7 @@ impl Fetcher {
             first_seen: previous.map_or(now, |p| p.first_seen),
             url: Some(page.url.to_string()),
             listing: hint,
+            checked_at: Some(now),
         };
         self.state.mark_seen(lang, doc_id, &entry).await?;
         Ok(entry)
@@ -505,23 +508,30 @@ impl Fetcher {
             let Some(entry) = self.state.seen(lang, &doc_id).await? else {
                 continue;
             };
+            let now = Utc::now();
+            if !entry.recheck_due(now, self.recheck_spacing) {
+                continue;
+            }
             let Some(url) = entry.url.as_deref().and_then(|u| Url::parse(u).ok()) else {
                 continue;
             };
             let validators = entry.validators();
             let validators = (!validators.is_empty()).then_some(validators);
             match self.http.get(&url, validators.as_ref()).await {
-                Ok(Fetched::NotModified) => {}
+                Ok(Fetched::NotModified) => {
+                    let mut checked = entry.clone();
+                    checked.checked_at = Some(now);
+                    self.state.mark_seen(lang, &doc_id, &checked).await?;
+                }
                 Ok(Fetched::Page(page)) => {
                     if hex_digest(&page.body) == entry.body_sha256 {
-                        // Same body, new validators: remember them.
+                        // Same body, maybe new validators: remember them.
                         let mut same = entry.clone();
                         let v = page.validators();
-                        if v != entry.validators() {
-                            same.etag = v.etag;
-                            same.last_modified = v.last_modified;
-                            self.state.mark_seen(lang, &doc_id, &same).await?;
-                        }
+                        same.etag = v.etag;
+                        same.last_modified = v.last_modified;
+                        same.checked_at = Some(now);
+                        self.state.mark_seen(lang, &doc_id, &same).await?;
                         continue;
                     }
                     match self

@@ -34,9 +34,23 @@ pub struct SeenEntry {
     /// What the listing said, kept for republishing edits.
     #[serde(default)]
     pub listing: Option<ListingHint>,
+    /// When the page was last fetched or re-checked (`None` in entries written before this
+    /// field existed: then `first_seen`).
+    #[serde(default)]
+    pub checked_at: Option<DateTime<Utc>>,
 }
 
 impl SeenEntry {
+    /// Whether a re-check is due at `now` ([`crate::politeness::recheck_due`]).
+    pub fn recheck_due(&self, now: DateTime<Utc>, spacing: f64) -> bool {
+        let since = |t: DateTime<Utc>| (now - t).to_std().unwrap_or_default();
+        crate::politeness::recheck_due(
+            since(self.first_seen),
+            since(self.checked_at.unwrap_or(self.first_seen)),
+            spacing,
+        )
+    }
+
     /// The validators for a conditional re-check.
     pub fn validators(&self) -> Validators {
         Validators {
