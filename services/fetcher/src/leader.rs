@@ -227,7 +227,13 @@ impl LeaseHandle {
         let token = stop.clone();
         let task = tokio::spawn(async move {
             loop {
-                keeper.step().await;
+                // A hung NATS call must not keep a leader acting past its lease.
+                if tokio::time::timeout(renew, keeper.step()).await.is_err() {
+                    keeper.unreachable(format!(
+                        "no answer from NATS within {}",
+                        crate::http::human(renew)
+                    ));
+                }
                 tokio::select! {
                     _ = token.cancelled() => break,
                     _ = tokio::time::sleep(renew) => {}

@@ -204,7 +204,8 @@ impl Fetcher {
         })
     }
 
-    /// Polls continuously every `interval` until shutdown. Failed polls are logged and
+    /// Polls continuously every `interval` until shutdown, without the leader lease (see
+    /// [`Fetcher::run_with_lease`], which the binary uses). Failed polls are logged and
     /// retried at the next interval.
     pub async fn run(&self, interval: Duration) -> Result<(), FetcherError> {
         loop {
