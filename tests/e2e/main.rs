@@ -1,5 +1,7 @@
 //! End-to-end tests: real nats-server, fixture site and service binaries.
 
+mod drills;
+mod hostile;
 mod pipeline;
 mod resilience;
 mod site;

@@ -3,6 +3,7 @@
 
 pub mod nats;
 pub mod pipeline;
+pub mod proxy;
 pub mod services;
 pub mod site;
 
@@ -11,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use nats::{NatsServer, cluster_url, free_port};
 pub use pipeline::{FetcherMode, Pipeline, PipelineOptions, SiteCorpus};
+pub use proxy::TcpProxy;
 pub use services::{
     Service, bin_path, http_client, http_get, http_get_json, install_crypto, wait_for, wait_until,
 };

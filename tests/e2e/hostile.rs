@@ -1,0 +1,1 @@
+//! Hostile input: pages and API parameters built to break things.
