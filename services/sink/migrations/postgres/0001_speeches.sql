@@ -1,4 +1,4 @@
--- Latest version of each speech record: the full JSON plus the columns the API filters on.
+-- Latest version of each speech record: the columns the API filters and searches on.
 CREATE TABLE speeches (
     id            TEXT COLLATE "C" PRIMARY KEY,
     source        TEXT NOT NULL,
@@ -12,13 +12,13 @@ CREATE TABLE speeches (
     -- Sort key: published_at (or fetched_at when unknown), microseconds since the epoch, UTC.
     published_us  BIGINT NOT NULL,
     content_hash  TEXT NOT NULL,
+    -- The served version; its full JSON is in speech_versions (stored once).
     version       INTEGER NOT NULL,
-    record        TEXT NOT NULL,
     updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
     -- Text search configuration of the record's language (english, russian, ...).
     ts_config     TEXT NOT NULL,
     -- Body text, for ts_headline snippets.
-    body_text     TEXT NOT NULL,
+    body_text     TEXT COMPRESSION lz4 NOT NULL,
     tsv           TSVECTOR NOT NULL
 );
 
@@ -32,7 +32,8 @@ CREATE TABLE speech_versions (
     id            TEXT COLLATE "C" NOT NULL,
     version       INTEGER NOT NULL,
     content_hash  TEXT NOT NULL,
-    record        TEXT NOT NULL,
+    -- The version's full JSON (lz4: cheaper to write than the default pglz).
+    record        TEXT COMPRESSION lz4 NOT NULL,
     stored_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (id, version)
 );

@@ -19,6 +19,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// Longest body text indexed for search (tsvector values are limited to 1 MiB).
 const MAX_INDEXED_CHARS: i32 = 250_000;
 
+/// Connections computing search vectors at once (this machine class has two cores).
+const PARALLEL_VECTORS: usize = 2;
+
 /// PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -72,6 +75,35 @@ impl PgStore {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The search vectors (title weighted A, body B) of the given rows, as tsvector text.
+    /// `to_tsvector` is most of the cost of a write, so the rows are split over
+    /// [`PARALLEL_VECTORS`] pooled connections computing at once; the results are then
+    /// written inside the batch's transaction.
+    async fn search_vectors(
+        &self,
+        configs: &[String],
+        titles: &[String],
+        bodies: &[String],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let n = configs.len();
+        let chunk = n.div_ceil(PARALLEL_VECTORS).max(16);
+        let parts = (0..n).step_by(chunk).map(|start| {
+            let end = (start + chunk).min(n);
+            sqlx::query_scalar::<_, String>(
+                "SELECT (setweight(to_tsvector(u.c::regconfig, u.t), 'A')
+                         || setweight(to_tsvector(u.c::regconfig, left(u.b, $4)), 'B'))::text
+                 FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(c, t, b, n)
+                 ORDER BY u.n",
+            )
+            .bind(&configs[start..end])
+            .bind(&titles[start..end])
+            .bind(&bodies[start..end])
+            .bind(MAX_INDEXED_CHARS)
+            .fetch_all(&self.pool)
+        });
+        Ok(futures_util::future::try_join_all(parts).await?.concat())
     }
 }
 
@@ -140,9 +172,9 @@ impl Store for PgStore {
         let urls = col(&|r| pg_text(&r.record.url));
         let speakers = col(&|r| r.speakers_json.clone());
         let hashes = col(&|r| pg_text(&r.record.content_hash));
-        let jsons = col(&|r| r.json.clone());
         let configs = col(&|r| ts_config(r.record.lang).to_string());
         let bodies = col(&|r| pg_text(&r.body_text));
+        let vectors = self.search_vectors(&configs, &titles, &bodies).await?;
         let published: Vec<i64> = rows.iter().map(|r| r.published_us).collect();
         let versions: Vec<i32> = rows
             .iter()
@@ -150,24 +182,22 @@ impl Store for PgStore {
             .collect();
         sqlx::query(
             "INSERT INTO speeches (id, source, doc_id, lang, kind, title, url, speakers,
-                 published_us, content_hash, version, record, ts_config, body_text, tsv, updated_at)
+                 published_us, content_hash, version, ts_config, body_text, tsv, updated_at)
              SELECT u.id, u.source, u.doc_id, u.lang, u.kind, u.title, u.url, u.speakers::jsonb,
-                 u.published_us, u.content_hash, u.version, u.record, u.ts_config, u.body_text,
-                 setweight(to_tsvector(u.ts_config::regconfig, u.title), 'A')
-                   || setweight(to_tsvector(u.ts_config::regconfig, left(u.body_text, $15)), 'B'),
+                 u.published_us, u.content_hash, u.version, u.ts_config, u.body_text, u.tsv,
                  now()
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                         $7::text[], $8::text[], $9::int8[], $10::text[], $11::int4[], $12::text[],
-                         $13::text[], $14::text[])
+                         $7::text[], $8::text[], $9::int8[], $10::text[], $11::int4[],
+                         $12::text[], $13::text[], $14::tsvector[])
                   AS u(id, source, doc_id, lang, kind, title, url, speakers, published_us,
-                       content_hash, version, record, ts_config, body_text)
+                       content_hash, version, ts_config, body_text, tsv)
              ON CONFLICT (id) DO UPDATE SET
                  source = EXCLUDED.source, doc_id = EXCLUDED.doc_id, lang = EXCLUDED.lang,
                  kind = EXCLUDED.kind, title = EXCLUDED.title, url = EXCLUDED.url,
                  speakers = EXCLUDED.speakers, published_us = EXCLUDED.published_us,
                  content_hash = EXCLUDED.content_hash, version = EXCLUDED.version,
-                 record = EXCLUDED.record, ts_config = EXCLUDED.ts_config,
-                 body_text = EXCLUDED.body_text, tsv = EXCLUDED.tsv, updated_at = now()",
+                 ts_config = EXCLUDED.ts_config, body_text = EXCLUDED.body_text,
+                 tsv = EXCLUDED.tsv, updated_at = now()",
         )
         .bind(&ids)
         .bind(&sources)
@@ -180,10 +210,9 @@ impl Store for PgStore {
         .bind(&published)
         .bind(&hashes)
         .bind(&versions)
-        .bind(&jsons)
         .bind(&configs)
         .bind(&bodies)
-        .bind(MAX_INDEXED_CHARS)
+        .bind(&vectors)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -191,24 +220,26 @@ impl Store for PgStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT record FROM speeches WHERE id = $1")
-                .bind(pg_text(id))
-                .fetch_optional(&self.pool)
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT v.record FROM speeches s
+                 JOIN speech_versions v ON v.id = s.id AND v.version = s.version
+                 WHERE s.id = $1",
         )
+        .bind(pg_text(id))
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn list(&self, query: &Query) -> Result<Page, StoreError> {
         let q = query.q.as_deref().map(pg_text);
         let mut sql: QueryBuilder<Postgres> =
-            QueryBuilder::new("SELECT s.record, s.published_us, s.id, ");
+            QueryBuilder::new("SELECT v.record, s.published_us, s.id, ");
         if let Some(q) = &q {
-            sql.push("ts_headline(s.ts_config::regconfig, s.body_text, tq, 'StartSel=<mark>, StopSel=</mark>, MaxWords=32, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet FROM speeches s CROSS JOIN LATERAL websearch_to_tsquery(s.ts_config::regconfig, ")
+            sql.push("ts_headline(s.ts_config::regconfig, s.body_text, tq, 'StartSel=<mark>, StopSel=</mark>, MaxWords=32, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version CROSS JOIN LATERAL websearch_to_tsquery(s.ts_config::regconfig, ")
                 .push_bind(q.clone())
                 .push(") AS tq WHERE s.tsv @@ tq");
         } else {
-            sql.push("NULL::text AS snippet FROM speeches s WHERE TRUE");
+            sql.push("NULL::text AS snippet FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version WHERE TRUE");
         }
         if let Some(lang) = query.lang {
             sql.push(" AND s.lang = ").push_bind(lang.as_str());
