@@ -116,28 +116,31 @@ fn id_from(path: Result<Path<String>, PathRejection>) -> Result<String, Box<Resp
     Ok(id)
 }
 
-fn page_json(page: Page) -> Value {
-    let items: Vec<Value> = page
-        .items
-        .into_iter()
-        .filter_map(|hit| {
-            let mut value: Value = match serde_json::from_str(&hit.record) {
-                Ok(v) => v,
-                Err(err) => {
-                    tracing::error!(error = %err, "stored record is not valid JSON; skipped");
-                    return None;
-                }
-            };
-            if let (Some(snippet), Some(object)) = (hit.snippet, value.as_object_mut()) {
-                object.insert("snippet".into(), Value::String(snippet));
+/// The list response, assembled from the stored JSON so each record keeps its field order.
+fn page_json(page: Page) -> String {
+    let mut body = String::from("{\"items\":[");
+    for (i, hit) in page.items.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        let record = hit.record.trim_end();
+        match (&hit.snippet, record.strip_suffix('}')) {
+            (Some(snippet), Some(open)) => {
+                body.push_str(open);
+                body.push_str(",\"snippet\":");
+                body.push_str(&Value::String(snippet.clone()).to_string());
+                body.push('}');
             }
-            Some(value)
-        })
-        .collect();
-    json!({
-        "items": items,
-        "next_cursor": page.next_cursor.map(|c| c.encode()),
-    })
+            _ => body.push_str(record),
+        }
+    }
+    body.push_str("],\"next_cursor\":");
+    match page.next_cursor {
+        Some(cursor) => body.push_str(&Value::String(cursor.encode()).to_string()),
+        None => body.push_str("null"),
+    }
+    body.push('}');
+    body
 }
 
 async fn list(
@@ -149,7 +152,11 @@ async fn list(
         Err(response) => return *response,
     };
     match state.store.list(&query).await {
-        Ok(page) => axum::Json(page_json(page)).into_response(),
+        Ok(page) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            page_json(page),
+        )
+            .into_response(),
         Err(err) => store_error(err),
     }
 }
@@ -316,4 +323,47 @@ async fn export(
 
 async fn openapi_json() -> Response {
     axum::Json(openapi::document()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Cursor, Hit};
+
+    #[test]
+    fn list_body_keeps_field_order_and_adds_snippets() {
+        let page = Page {
+            items: vec![
+                Hit {
+                    record: r#"{"z":1,"a":"x"}"#.into(),
+                    snippet: Some("a <mark>\"b\"</mark>".into()),
+                },
+                Hit {
+                    record: r#"{"z":2}"#.into(),
+                    snippet: None,
+                },
+            ],
+            next_cursor: Some(Cursor::Offset(2)),
+        };
+        let body = page_json(page);
+        assert!(
+            body.starts_with(r#"{"items":[{"z":1,"a":"x","snippet":"#),
+            "{body}"
+        );
+        let value: Value = serde_json::from_str(&body).expect("valid JSON");
+        assert_eq!(value["items"][0]["snippet"], "a <mark>\"b\"</mark>");
+        assert_eq!(value["items"][1]["z"], 2);
+        assert_eq!(
+            value["next_cursor"]
+                .as_str()
+                .map(Cursor::decode)
+                .and_then(Result::ok),
+            Some(Cursor::Offset(2))
+        );
+        let empty = page_json(Page {
+            items: vec![],
+            next_cursor: None,
+        });
+        assert_eq!(empty, r#"{"items":[],"next_cursor":null}"#);
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use shared::SpeechRecord;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{Connection as _, PgConnection, Postgres, QueryBuilder};
 
 use super::{
     Cursor, Hit, Page, Query, Store, StoreError, StoreOutcome, VersionEntry, contains_pattern,
@@ -59,15 +59,20 @@ fn pg_text(text: &str) -> String {
 impl PgStore {
     /// Connects to `url` and migrates the database.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let connect_error = |source| StoreError::Connect {
+            url: redact_url(url),
+            source,
+        };
+        // One direct connection first: it fails at once when the server is down, where the
+        // pool would keep trying until its acquire timeout.
+        let probe = PgConnection::connect(url).await.map_err(connect_error)?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await
-            .map_err(|source| StoreError::Connect {
-                url: redact_url(url),
-                source,
-            })?;
+            .map_err(connect_error)?;
         MIGRATOR.run(&pool).await?;
         Ok(PgStore { pool })
     }
