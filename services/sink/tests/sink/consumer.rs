@@ -13,7 +13,8 @@ use sink::app::SinkArgs;
 use testkit::{NatsServer, TempDir, free_port};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{edited, record};
+use crate::support::{PgDb, Proxy, edited, generated, pg_host_port, record, via_port};
+use sink::store::{PgStore, Query, Store};
 
 const SUBJECT: &str = "speeches.mid_ru.en.interview";
 
@@ -203,4 +204,137 @@ async fn stores_each_record_once_and_dead_letters_junk() {
         .expect("the sink stops after shutdown")
         .expect("the sink task did not panic");
     result.expect("the sink stopped cleanly");
+}
+
+async fn stored(store: &PgStore) -> usize {
+    let mut query = Query {
+        limit: 500,
+        ..Query::default()
+    };
+    let mut count = 0;
+    loop {
+        let page = store.list(&query).await.expect("list");
+        count += page.items.len();
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return count,
+        }
+    }
+}
+
+/// Issue 7: with the database unreachable the sink keeps the batch, acknowledges nothing it
+/// has not committed, dead-letters nothing, and catches up when the database is back.
+#[tokio::test]
+async fn database_outage_delays_but_loses_nothing() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    shared::telemetry::init(LogFormat::Text);
+    let nats = NatsServer::start();
+    let db = PgDb::create().await;
+    let proxy = Proxy::start(&pg_host_port(&db.url)).await;
+    let direct = PgStore::open(&db.url)
+        .await
+        .expect("open the test database");
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let common = CommonArgs {
+        nats_url: nats.url(),
+        log_format: LogFormat::Text,
+        metrics_listen: None,
+        stream_replicas: 1,
+    };
+    let args = SinkArgs {
+        database_url: via_port(&db.url, proxy.port),
+        listen,
+    };
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { sink::app::run(&common, &args, shutdown).await }
+    });
+    let client = async_nats::connect(nats.url())
+        .await
+        .expect("connect to NATS");
+    let js = jetstream::new(client);
+    shared::nats::ensure_streams(&js, 1, &CancellationToken::new())
+        .await
+        .expect("streams");
+
+    let records = generated(150, 7000);
+    let wait_for = |want: usize| {
+        let direct = direct.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let have = stored(&direct).await;
+                if have == want {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "stored {have} records, expected {want}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    for record in &records[..50] {
+        publish(&js, &record.msg_id(), json(record)).await;
+    }
+    wait_for(50).await;
+
+    // The database goes away; records keep coming, one of them an edit.
+    proxy.cut();
+    let edit = edited(&records[0], &["Rewritten during the outage."]);
+    for record in records[50..].iter().chain(std::iter::once(&edit)) {
+        publish(&js, &record.msg_id(), json(record)).await;
+    }
+    // Longer than the pool's 5 s acquire timeout, so the handler's own retries are exercised.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(
+        stored(&direct).await,
+        50,
+        "nothing can be stored during the outage"
+    );
+    let mut consumer: jetstream::consumer::PullConsumer = js
+        .get_stream("SPEECHES")
+        .await
+        .unwrap()
+        .get_consumer("sink")
+        .await
+        .unwrap();
+    let info = consumer.info().await.unwrap();
+    assert!(
+        info.num_pending + info.num_ack_pending as u64 >= 101,
+        "records were acknowledged without being stored: {info:?}"
+    );
+
+    proxy.restore().await;
+    wait_for(150).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info = consumer.info().await.unwrap();
+        if info.num_pending == 0 && info.num_ack_pending == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "messages left unsettled: {info:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(direct.versions(&records[0].id).await.unwrap().len(), 2);
+    let mut dead = js.get_stream("DEAD_LETTERS").await.unwrap();
+    assert_eq!(
+        dead.info().await.unwrap().state.messages,
+        0,
+        "nothing dead-lettered"
+    );
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the sink stops after shutdown")
+        .expect("no panic")
+        .expect("clean stop");
+    direct.close().await;
+    db.drop_db().await;
 }
