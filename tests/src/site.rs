@@ -221,12 +221,38 @@ impl Corpus {
         })
     }
 
-    /// `n` generated statements (ids 3000000 and up, spread over 2022, English and Russian).
+    /// `n` generated statements (ids 3000000 and up, English and Russian), spread from
+    /// 2022-01-01 over [`Corpus::synthetic_days`]`(n)` days (365 up to 3,650 statements, more
+    /// beyond, so that no day listing of a section has more than about 12 items on average
+    /// and none needs a second page).
     pub fn synthetic(n: usize) -> Corpus {
         Corpus {
-            statements: (0..n).map(synthetic::statement).collect(),
+            statements: (0..n).map(|i| synthetic::statement(i, n)).collect(),
             challenge: None,
         }
+    }
+
+    /// [`Corpus::synthetic`]`(n)` plus `held` held-back statements (ids following the visible
+    /// ones), dated one per hour from 10:00 Moscow time on the day after the last visible
+    /// statement, so that each is the newest item of its listings and feed once released.
+    pub fn synthetic_with_held_back(n: usize, held: usize) -> Corpus {
+        let mut corpus = Corpus::synthetic(n);
+        let last_day = synthetic::first_day() + chrono::Duration::days(synthetic::days(n) as i64);
+        corpus
+            .statements
+            .extend((0..held).map(|k| synthetic::held_back(n + k, last_day, k)));
+        corpus
+    }
+
+    /// The number of days the `n` statements of [`Corpus::synthetic`] are spread over,
+    /// starting on 2022-01-01.
+    pub fn synthetic_days(n: usize) -> usize {
+        synthetic::days(n)
+    }
+
+    /// Its statements (visible and held back).
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
     }
 
     /// Adds the statements of `other` (ids must not collide).
@@ -1373,16 +1399,37 @@ mod synthetic {
         "Не могли бы Вы прокомментировать последние заявления западных официальных лиц?",
     ];
 
-    /// The `i`-th synthetic statement: id 3000000+i, dated within 2022.
-    pub(super) fn statement(i: usize) -> Statement {
+    /// The first day of the synthetic corpus.
+    pub(super) fn first_day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2022, 1, 1).unwrap_or_default()
+    }
+
+    /// Days the `n` statements are spread over: 365 (a year) up to 3,650 statements, then
+    /// one day per 10 statements (the "all news" day listing then averages 10 items, well
+    /// under the 20 of one listing page).
+    pub(super) fn days(n: usize) -> usize {
+        n.div_ceil(10).max(365)
+    }
+
+    /// The `i`-th synthetic statement of `n`: id 3000000+i, dated within the first
+    /// [`days`]`(n)` days from 2022-01-01 (within 2022 for n ≤ 3,650).
+    pub(super) fn statement(i: usize, n: usize) -> Statement {
+        let start = first_day().and_hms_opt(9, 0, 0).unwrap_or_default();
+        // Spread over the days, with minutes so that ids are not in date order everywhere.
+        let span = days(n) as i64 * 24 * 60 - 600;
+        let minutes = (i as i64 * 7919) % span;
+        build(i, start + chrono::Duration::minutes(minutes), false)
+    }
+
+    /// The `k`-th held-back statement (index `i`, after the visible ones), on `day`.
+    pub(super) fn held_back(i: usize, day: NaiveDate, k: usize) -> Statement {
+        let start = day.and_hms_opt(10, 0, 0).unwrap_or_default();
+        build(i, start + chrono::Duration::minutes(60 * k as i64), true)
+    }
+
+    fn build(i: usize, published: NaiveDateTime, held_back: bool) -> Statement {
         let mut rng = Rng::new(i as u64);
         let doc_id = (3_000_000 + i).to_string();
-        let start = NaiveDate::from_ymd_opt(2022, 1, 1)
-            .and_then(|d| d.and_hms_opt(9, 0, 0))
-            .unwrap_or_default();
-        // Spread over the year, with minutes so that ids are not in date order everywhere.
-        let minutes = (i as i64 * 7919) % (365 * 24 * 60 - 600);
-        let published = start + chrono::Duration::minutes(minutes);
         let place = rng.next(PLACES_EN.len());
         let topic = rng.next(TOPICS_EN.len());
         let en_date = format!(
@@ -1501,7 +1548,7 @@ mod synthetic {
             tags: BTreeMap::from([("en".to_string(), tags_en), ("ru".to_string(), tags_ru)]),
             charset: BTreeMap::new(),
             in_feed: true,
-            held_back: false,
+            held_back,
         };
         let en_page = article("en", &meta, &en_title, published, &en_body, &number);
         let ru_page = article("ru", &meta, &ru_title, published, &ru_body, &number);
