@@ -181,11 +181,9 @@ async fn listed_ids(api: &str) -> BTreeMap<String, usize> {
 pub(crate) async fn assert_exactly_once(pipeline: &Pipeline, expected: &BTreeSet<String>) {
     let deadline = Instant::now() + CATCH_UP;
     let counts = loop {
-        let counts =
-            match tokio::time::timeout(Duration::from_secs(20), listed_ids(&pipeline.api)).await {
-                Ok(counts) => counts,
-                Err(_) => BTreeMap::new(),
-            };
+        let counts = tokio::time::timeout(Duration::from_secs(20), listed_ids(&pipeline.api))
+            .await
+            .unwrap_or_default();
         if expected.iter().all(|id| counts.contains_key(id)) {
             break counts;
         }
@@ -669,6 +667,13 @@ pub(crate) async fn wait_dead_letters(
         messages_now(js, DEAD_LETTER_STREAM)
     })
     .await;
+    read_dead_letters(js).await
+}
+
+/// Every dead letter in DEAD_LETTERS now.
+pub(crate) async fn read_dead_letters(
+    js: &async_nats::jetstream::Context,
+) -> Vec<shared::messages::DeadLetter> {
     let stream = js
         .get_stream(DEAD_LETTER_STREAM)
         .await
