@@ -16,6 +16,9 @@ use crate::nats::publish_durable;
 use crate::ops::StageMetrics;
 use crate::subjects::{ConsumerSpec, dead_letter_subject};
 
+/// How often the consumer's pending count is refreshed for the `consumer_pending` gauge.
+const PENDING_REFRESH: Duration = Duration::from_secs(2);
+
 /// One delivered message, detached from the client so handlers can move it to threads.
 #[derive(Debug, Clone)]
 pub struct Delivery {
@@ -84,7 +87,16 @@ pub async fn run<H: BatchHandler>(stage_ctx: &Stage, handler: &H, shutdown: &Can
     } = stage_ctx;
     let stage = *stage;
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    let mut pending_checked: Option<Instant> = None;
     while !shutdown.is_cancelled() {
+        if pending_checked.is_none_or(|at| at.elapsed() >= PENDING_REFRESH) {
+            pending_checked = Some(Instant::now());
+            if let Ok(info) = consumer.get_info().await {
+                metrics
+                    .consumer_pending
+                    .set(i64::try_from(info.num_pending).unwrap_or(i64::MAX));
+            }
+        }
         let fetched = tokio::select! {
             _ = shutdown.cancelled() => break,
             fetched = fetch_batch(consumer, spec.batch) => fetched,
