@@ -56,6 +56,10 @@ struct Args {
     /// Poll interval of the fetcher during the freshness measurement (seconds).
     #[arg(long, default_value_t = 5)]
     poll_interval_secs: u64,
+    /// Also measure each stage's capacity: the fetcher alone into JetStream, then the parser
+    /// and sink draining the full stream (a second run on a fresh nats-server and database).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    drain: bool,
     /// Longest wait for the backfill to be stored (seconds).
     #[arg(long, default_value_t = 1800)]
     timeout_secs: u64,
@@ -68,7 +72,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     testkit::install_crypto();
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
@@ -472,6 +476,258 @@ async fn wait_ready(url: &str, proc: &mut Proc) -> Result<()> {
     }
 }
 
+/// Starts sampling the watched pids every 250 ms and the stored count every 500 ms, until
+/// `watch.stop`.
+fn start_watch(
+    watch: &Arc<Watch>,
+    db_url: &str,
+) -> (tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>) {
+    let sampler = {
+        let watch = watch.clone();
+        tokio::spawn(async move {
+            while !watch.stop.load(Ordering::Relaxed) {
+                watch.sample();
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    };
+    let progress = {
+        let watch = watch.clone();
+        let url = db_url.to_string();
+        tokio::spawn(async move {
+            while !watch.stop.load(Ordering::Relaxed) {
+                if let Ok(text) = psql_async(&url, "SELECT count(*) FROM speeches").await
+                    && let Ok(count) = text.parse()
+                {
+                    watch.stored.store(count, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
+    (sampler, progress)
+}
+
+/// Waits until `expected` speeches are stored; fails with the logs after `timeout`.
+async fn wait_stored(
+    db_url: &str,
+    expected: u64,
+    timeout: Duration,
+    watch: &Watch,
+    logs: &[&Proc],
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let count: u64 = psql_async(db_url, "SELECT count(*) FROM speeches")
+            .await?
+            .parse()
+            .context("psql did not answer a count")?;
+        watch.stored.store(count, Ordering::Relaxed);
+        if count >= expected {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let mut text = format!("only {count} of {expected} records stored after {timeout:?}");
+            for p in logs {
+                text.push_str(&format!("\n{} log:\n{}", p.name, p.log_tail()));
+            }
+            bail!(text);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Figures of the drain run: the fetcher alone, then the parser and sink on a full stream.
+#[derive(Debug, Default)]
+struct Drain {
+    fetch_secs: f64,
+    fetcher_cpu: f64,
+    fetcher_hwm: u64,
+    pages: u64,
+    drain_wall_secs: f64,
+    commit_span_secs: f64,
+    parser_cpu: f64,
+    sink_cpu: f64,
+    parser_hwm: u64,
+    sink_hwm: u64,
+    parser_end: Option<u64>,
+    sink_end: Option<u64>,
+}
+
+/// The downstream capacity: a backfill into JetStream with no parser or sink running (the
+/// fetcher alone), then the parser and sink started on the full stream.
+async fn drain(
+    args: &Args,
+    bin_dir: &Path,
+    base_url: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Drain> {
+    let nats = NatsServer::start();
+    let db = TempDb::create(&args.database_url)?;
+    let result = drain_inner(args, bin_dir, &nats.url(), base_url, &db, from, to).await;
+    db.drop_now();
+    drop(nats);
+    result
+}
+
+async fn drain_inner(
+    args: &Args,
+    bin_dir: &Path,
+    nats_url: &str,
+    base_url: &str,
+    db: &TempDb,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Drain> {
+    let s = |x: &str| x.to_string();
+    let metrics = || format!("127.0.0.1:{}", free_port());
+    let expected = 2 * args.statements as u64;
+    let watch = Arc::new(Watch::default());
+    let (sampler, progress) = start_watch(&watch, &db.url);
+    let started = Instant::now();
+    let mut backfill = Proc::spawn(
+        bin_dir,
+        "fetcher",
+        &[
+            s("--base-url"),
+            base_url.to_string(),
+            s("--langs"),
+            s("en,ru"),
+            s("--request-interval"),
+            s("0s"),
+            s("--metrics-listen"),
+            metrics(),
+            s("backfill"),
+            s("--from"),
+            from.to_string(),
+            s("--to"),
+            to.to_string(),
+        ],
+        nats_url,
+    )?;
+    let fetcher_pid = backfill.pid();
+    watch.set_pid(0, fetcher_pid);
+    backfill
+        .wait_success(Duration::from_secs(args.timeout_secs))
+        .await?;
+    let fetch_secs = started.elapsed().as_secs_f64();
+    watch.set_pid(0, 0);
+    eprintln!("pipeline-bench: drain run: the fetcher alone published in {fetch_secs:.1} s");
+
+    let api_addr = format!("127.0.0.1:{}", free_port());
+    let drain_started = Instant::now();
+    let parser = Proc::spawn(
+        bin_dir,
+        "parser",
+        &[s("--metrics-listen"), metrics()],
+        nats_url,
+    )?;
+    let sink = Proc::spawn(
+        bin_dir,
+        "sink",
+        &[
+            s("--database-url"),
+            db.url.clone(),
+            s("--listen"),
+            api_addr,
+            s("--metrics-listen"),
+            metrics(),
+        ],
+        nats_url,
+    )?;
+    watch.set_pid(1, parser.pid());
+    watch.set_pid(2, sink.pid());
+    wait_stored(
+        &db.url,
+        expected,
+        Duration::from_secs(args.timeout_secs),
+        &watch,
+        &[&parser, &sink],
+    )
+    .await?;
+    let drain_wall_secs = drain_started.elapsed().as_secs_f64();
+    watch.sample();
+    watch.stop.store(true, Ordering::Relaxed);
+    let _ = sampler.await;
+    let _ = progress.await;
+    let span: f64 = psql(
+        &db.url,
+        "SELECT extract(epoch FROM max(stored_at) - min(stored_at))::float8 FROM speech_versions",
+    )?
+    .parse()
+    .unwrap_or(f64::NAN);
+    let fetcher = watch.last_of(fetcher_pid).unwrap_or_default();
+    let p = watch.last_of(parser.pid()).unwrap_or_default();
+    let k = watch.last_of(sink.pid()).unwrap_or_default();
+    let samples = watch.samples.lock().map(|s| s.clone()).unwrap_or_default();
+    let end_rss = |slot: usize| {
+        samples
+            .iter()
+            .rev()
+            .find_map(|smp| smp.stats[slot].map(|st| st.rss_kb))
+    };
+    Ok(Drain {
+        fetch_secs,
+        fetcher_cpu: fetcher.cpu_secs,
+        fetcher_hwm: fetcher.hwm_kb,
+        pages: expected,
+        drain_wall_secs,
+        commit_span_secs: span,
+        parser_cpu: p.cpu_secs,
+        sink_cpu: k.cpu_secs,
+        parser_hwm: p.hwm_kb,
+        sink_hwm: k.hwm_kb,
+        parser_end: end_rss(1),
+        sink_end: end_rss(2),
+    })
+}
+
+fn render_drain(d: &Drain) -> String {
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "## Capacity of each stage (drain run: fresh nats-server and database)\n\n\
+         The same backfill with no parser or sink running (the fetcher alone into JetStream), then the parser and \
+         sink started on the full stream of {} raw pages.\n",
+        d.pages
+    );
+    let _ = writeln!(
+        r,
+        "| stage | time | pages/s | CPU s | CPU % of its time | peak RSS MB | RSS at the end MB |\n| --- | --- | --- | --- | --- | --- | --- |"
+    );
+    let _ = writeln!(
+        r,
+        "| fetcher alone (site -> JetStream) | {:.1} s | {:.0} | {:.1} | {:.0} % | {} | |",
+        d.fetch_secs,
+        d.pages as f64 / d.fetch_secs,
+        d.fetcher_cpu,
+        100.0 * d.fetcher_cpu / d.fetch_secs,
+        mb(d.fetcher_hwm)
+    );
+    let _ = writeln!(
+        r,
+        "| parser + sink draining (start -> last commit) | {:.1} s | {:.0} | parser {:.1}, sink {:.1} | parser {:.0} %, sink {:.0} % | parser {}, sink {} | parser {}, sink {} |",
+        d.drain_wall_secs,
+        d.pages as f64 / d.drain_wall_secs,
+        d.parser_cpu,
+        d.sink_cpu,
+        100.0 * d.parser_cpu / d.drain_wall_secs,
+        100.0 * d.sink_cpu / d.drain_wall_secs,
+        mb(d.parser_hwm),
+        mb(d.sink_hwm),
+        d.parser_end.map(mb).unwrap_or_default(),
+        d.sink_end.map(mb).unwrap_or_default(),
+    );
+    let _ = writeln!(
+        r,
+        "| parser + sink, first to last commit | {:.1} s | {:.0} | | | | |\n",
+        d.commit_span_secs,
+        d.pages as f64 / d.commit_span_secs
+    );
+    r
+}
+
 async fn run(args: &Args) -> Result<String> {
     let bin_dir = match &args.bin_dir {
         Some(d) => d.clone(),
@@ -546,7 +802,12 @@ async fn run(args: &Args) -> Result<String> {
     .await;
     db.drop_now();
     drop(nats);
-    result
+    let mut report = result?;
+    if args.drain {
+        let d = drain(args, &bin_dir, &base_url, from, to).await?;
+        report.push_str(&render_drain(&d));
+    }
+    Ok(report)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -593,29 +854,7 @@ async fn measure(
     let watch = Arc::new(Watch::default());
     watch.set_pid(1, parser.pid());
     watch.set_pid(2, sink.pid());
-    let sampler = {
-        let watch = watch.clone();
-        tokio::spawn(async move {
-            while !watch.stop.load(Ordering::Relaxed) {
-                watch.sample();
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        })
-    };
-    let progress = {
-        let watch = watch.clone();
-        let url = db.url.clone();
-        tokio::spawn(async move {
-            while !watch.stop.load(Ordering::Relaxed) {
-                if let Ok(text) = psql_async(&url, "SELECT count(*) FROM speeches").await
-                    && let Ok(count) = text.parse()
-                {
-                    watch.stored.store(count, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        })
-    };
+    let (sampler, progress) = start_watch(&watch, &db.url);
 
     // --- Backfill (issue 7 load, issue 8 budget 2 and 3).
     let fetch_args = |extra: &[String]| {
@@ -656,24 +895,7 @@ async fn measure(
     watch.set_pid(0, once.pid());
     once.wait_success(Duration::from_secs(300)).await?;
     watch.set_pid(0, 0);
-    let deadline = Instant::now() + timeout;
-    loop {
-        let count: u64 = psql_async(&db.url, "SELECT count(*) FROM speeches")
-            .await?
-            .parse()?;
-        watch.stored.store(count, Ordering::Relaxed);
-        if count >= expected {
-            break;
-        }
-        if Instant::now() >= deadline {
-            bail!(
-                "only {count} of {expected} records stored after {timeout:?}\nparser log:\n{}\nsink log:\n{}",
-                parser.log_tail(),
-                sink.log_tail()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_stored(&db.url, expected, timeout, &watch, &[&parser, &sink]).await?;
     let wall_secs = started.elapsed().as_secs_f64();
     watch.sample();
     watch.stop.store(true, Ordering::Relaxed);
