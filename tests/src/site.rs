@@ -1652,6 +1652,34 @@ mod tests {
     }
 
     #[test]
+    fn large_synthetic_corpus_fits_one_listing_page_per_day() {
+        for n in [1000, 5000, 12_000] {
+            let corpus = Corpus::synthetic_with_held_back(n, 3);
+            assert_eq!(corpus.len(), n + 3);
+            let mut per_day: BTreeMap<(NaiveDate, &str), usize> = BTreeMap::new();
+            let mut last_visible = NaiveDate::MIN;
+            for s in corpus.statements.iter().filter(|s| s.visible) {
+                last_visible = last_visible.max(s.published.date());
+                for section in &s.meta.sections {
+                    *per_day.entry((s.published.date(), section)).or_insert(0) += 1;
+                }
+            }
+            let max = per_day.values().copied().max().unwrap_or(0);
+            assert!(max <= LISTING_PAGE_SIZE, "n = {n}: {max} items on one day");
+            let days = (last_visible - synthetic::first_day()).num_days() + 1;
+            assert!(
+                days <= Corpus::synthetic_days(n) as i64,
+                "n = {n}: {days} days"
+            );
+            let held: Vec<&Statement> = corpus.statements.iter().filter(|s| !s.visible).collect();
+            assert_eq!(held.len(), 3);
+            assert!(held.iter().all(|s| s.published.date() > last_visible));
+        }
+        // Up to 3,650 statements the corpus stays within 2022, as before.
+        assert_eq!(Corpus::synthetic_days(1000), 365);
+    }
+
+    #[test]
     fn synthetic_corpus_is_deterministic_and_varied() {
         let a = Corpus::synthetic(20);
         let b = Corpus::synthetic(20);

@@ -577,6 +577,8 @@ struct Drain {
     sink_hwm: u64,
     parser_end: Option<u64>,
     sink_end: Option<u64>,
+    fetch_machine_busy: f64,
+    drain_machine_busy: f64,
 }
 
 /// The downstream capacity: a backfill into JetStream with no parser or sink running (the
@@ -610,6 +612,7 @@ async fn drain_inner(
     let expected = 2 * args.statements as u64;
     let watch = Arc::new(Watch::default());
     let (sampler, progress) = start_watch(&watch, &db.url);
+    let cpu_at_start = machine_cpu();
     let started = Instant::now();
     let mut backfill = Proc::spawn(
         bin_dir,
@@ -637,6 +640,8 @@ async fn drain_inner(
         .wait_success(Duration::from_secs(args.timeout_secs))
         .await?;
     let fetch_secs = started.elapsed().as_secs_f64();
+    let cpu_after_fetch = machine_cpu();
+    let fetch_machine_busy = busy_share(cpu_at_start, cpu_after_fetch);
     watch.set_pid(0, 0);
     eprintln!("pipeline-bench: drain run: the fetcher alone published in {fetch_secs:.1} s");
 
@@ -673,6 +678,7 @@ async fn drain_inner(
     )
     .await?;
     let drain_wall_secs = drain_started.elapsed().as_secs_f64();
+    let drain_machine_busy = busy_share(cpu_after_fetch, machine_cpu());
     watch.sample();
     watch.stop.store(true, Ordering::Relaxed);
     let _ = sampler.await;
@@ -706,6 +712,8 @@ async fn drain_inner(
         sink_hwm: k.hwm_kb,
         parser_end: end_rss(1),
         sink_end: end_rss(2),
+        fetch_machine_busy,
+        drain_machine_busy,
     })
 }
 
@@ -750,6 +758,12 @@ fn render_drain(d: &Drain) -> String {
         "| parser + sink, first to last commit | {:.1} s | {:.0} | | | | |\n",
         d.commit_span_secs,
         d.pages as f64 / d.commit_span_secs
+    );
+    let _ = writeln!(
+        r,
+        "Whole machine busy (all cores, everything running on it): {:.0} % while the fetcher ran alone, {:.0} % while the parser and sink drained.\n",
+        100.0 * d.fetch_machine_busy,
+        100.0 * d.drain_machine_busy
     );
     r
 }
