@@ -65,6 +65,7 @@ pub fn detect(bytes: &[u8], content_type: Option<&str>) -> (&'static Encoding, C
                 enc
             };
             if enc == UTF_8 {
+                // Checked again by `decode`; validation runs at several GB/s.
                 if std::str::from_utf8(bytes).is_ok() {
                     (UTF_8, source)
                 } else {
@@ -87,6 +88,11 @@ pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
         return enc.decode_without_bom_handling(&bytes[bom_len..]).0;
     }
     let (enc, _) = detect(bytes, content_type);
+    if enc == UTF_8
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        return Cow::Borrowed(text);
+    }
     enc.decode_without_bom_handling(bytes).0
 }
 

@@ -96,16 +96,18 @@ struct DatePatterns {
 static PATTERNS: LazyLock<Option<DatePatterns>> = LazyLock::new(|| {
     let months = month_alternation();
     Some(DatePatterns {
-        numeric: Regex::new(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b").ok()?,
+        // ASCII word boundaries around digits; explicit letter classes before month names
+        // (a Unicode `\b` keeps the regex engine off its fast DFA on Cyrillic text).
+        numeric: Regex::new(r"(?-u:\b)(\d{1,2})\.(\d{1,2})\.(\d{4})(?-u:\b)").ok()?,
         day_month: Regex::new(&format!(
-            r"(?i)\b(\d{{1,2}})\s+({months})\.?,?\s+(\d{{4}})\b"
+            r"(?i)(?-u:\b)(\d{{1,2}})\s+({months})\.?,?\s+(\d{{4}})(?-u:\b)"
         ))
         .ok()?,
         month_day: Regex::new(&format!(
-            r"(?i)\b({months})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b"
+            r"(?i)(?:^|[^\p{{L}}\p{{N}}])({months})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})(?-u:\b)"
         ))
         .ok()?,
-        time: Regex::new(r"\b([01]?\d|2[0-3]):([0-5]\d)\b").ok()?,
+        time: Regex::new(r"(?-u:\b)([01]?\d|2[0-3]):([0-5]\d)(?-u:\b)").ok()?,
     })
 });
 

@@ -18,14 +18,15 @@
 //! "С.В.Лаврова", "С.В.Лаврову", "С.В.Лавровым", "С.В.Лаврове"), for `first + surname` in
 //! the same case ("Сергей Лавров", "Сергея Лаврова", …) and, with `bare_surname`, for the
 //! surname alone. `female` (default: surname ends in -а/-я) picks the feminine endings.
-//! Matching is case-insensitive (2003 titles are in capitals), on whole words, and allows
-//! spaces after initials ("С.В. Лаврова", "С. В. Лаврова"). Forms that sit inside a longer
-//! form of another official ("Minister Ivanov" in "Deputy Minister Ivanov") lose to the
-//! longer one.
+//! Matching is case-insensitive (2003 titles are in capitals), treats `ё` as `е`, works on
+//! whole words, and allows spaces after initials ("С.В. Лаврова", "С. В. Лаврова"): text and
+//! forms are both reduced by [`form_key`] and searched with one Aho-Corasick automaton, built
+//! once. Forms that sit inside a longer form of another official ("Minister Ivanov" in
+//! "Deputy Minister Ivanov") lose to the longer one.
 
 use std::collections::HashMap;
 
-use regex::{Regex, RegexBuilder};
+use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Deserialize;
 
 use crate::normalize::normalize_ws;
@@ -314,26 +315,15 @@ pub fn form_key(text: &str) -> String {
     out
 }
 
-fn form_pattern(form: &str) -> String {
-    let key = form_key(form);
-    let mut pattern = String::new();
-    for c in key.chars() {
-        match c {
-            '.' => pattern.push_str(r"\.\s*"),
-            ' ' => pattern.push_str(r"\s+"),
-            'е' => pattern.push_str("[её]"),
-            c => pattern.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    pattern
-}
-
 /// The compiled registry: built once per process and shared by every page.
 #[derive(Debug)]
 pub struct Registry {
     names: Vec<String>,
     by_key: HashMap<String, usize>,
-    matcher: Regex,
+    /// Every form key, searched at once in [`form_key`]-normalised text.
+    matcher: AhoCorasick,
+    /// Official of each pattern of `matcher`.
+    pattern_official: Vec<usize>,
 }
 
 impl Registry {
@@ -384,24 +374,51 @@ impl Registry {
                 }
             }
         }
-        let mut keys: Vec<&String> = by_key.keys().collect();
-        // Longest first, so that the leftmost match is also the longest form.
-        keys.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
-        let alternation: Vec<String> = keys.iter().map(|k| form_pattern(k)).collect();
-        let pattern = format!(
-            r"(?i)(?:^|[^\p{{L}}\p{{N}}])({})(?:$|[^\p{{L}}\p{{N}}])",
-            alternation.join("|")
-        );
-        let matcher = RegexBuilder::new(&pattern)
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()
+        let mut keys: Vec<(&String, &usize)> = by_key.iter().collect();
+        keys.sort();
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(keys.iter().map(|(k, _)| k.as_str()))
             .map_err(|e| RegistryError::Matcher(e.to_string()))?;
+        let pattern_official = keys.iter().map(|(_, i)| **i).collect();
         Ok(Registry {
             names,
             by_key,
             matcher,
+            pattern_official,
         })
+    }
+
+    /// Matches of official forms in `key_text` (already [`form_key`]-normalised) that sit on
+    /// word boundaries: leftmost first, the longest at each start, never overlapping.
+    fn matches(&self, key_text: &str) -> Vec<(usize, usize, usize)> {
+        let is_word = |c: char| c.is_alphanumeric();
+        let mut found: Vec<(usize, usize, usize)> = self
+            .matcher
+            .find_overlapping_iter(key_text)
+            .filter(|m| {
+                key_text[..m.start()]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !is_word(c))
+                    && key_text[m.end()..]
+                        .chars()
+                        .next()
+                        .is_none_or(|c| !is_word(c))
+            })
+            .filter_map(|m| {
+                let official = *self.pattern_official.get(m.pattern().as_usize())?;
+                Some((m.start(), m.end(), official))
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut kept: Vec<(usize, usize, usize)> = Vec::with_capacity(found.len());
+        for m in found {
+            if kept.last().is_none_or(|last| m.0 >= last.1) {
+                kept.push(m);
+            }
+        }
+        kept
     }
 
     /// Number of officials.
@@ -417,40 +434,29 @@ impl Registry {
     /// Canonical names of the officials named in `text`, in order of appearance, without
     /// repeats.
     pub fn find_all(&self, text: &str) -> Vec<&str> {
-        let text = normalize_ws(text);
+        let key_text = form_key(text);
         let mut found: Vec<&str> = Vec::new();
-        let mut at = 0;
-        while at <= text.len() {
-            let Some(caps) = self.matcher.captures_at(&text, at) else {
-                break;
-            };
-            let Some(m) = caps.get(1) else { break };
-            if let Some(&index) = self.by_key.get(&form_key(m.as_str()))
-                && let Some(name) = self.names.get(index)
+        for (_, _, official) in self.matches(&key_text) {
+            if let Some(name) = self.names.get(official)
                 && !found.contains(&name.as_str())
             {
                 found.push(name);
             }
-            // Continue right after the form (its trailing boundary may start the next one).
-            at = m.end();
         }
         found
     }
 
     /// The official a turn label names, if the label is (mostly) one official's form:
-    /// "Sergey Lavrov", "С.В.Лавров", "Foreign Minister Ivanov".
+    /// "Sergey Lavrov", "С.В.Лавров", "Foreign Minister Ivanov", or a form after a short
+    /// title ("Russian Foreign Minister Sergey Lavrov").
     pub fn match_label(&self, label: &str) -> Option<&str> {
-        let label = normalize_ws(label);
-        if let Some(&index) = self.by_key.get(&form_key(&label)) {
+        let key = form_key(label);
+        if let Some(&index) = self.by_key.get(&key) {
             return self.names.get(index).map(String::as_str);
         }
-        let caps = self.matcher.captures(&label)?;
-        let m = caps.get(1)?;
-        // Allow a short title before the name ("Russian Foreign Minister Sergey Lavrov").
-        if label[m.end()..].trim().is_empty() && label[..m.start()].split_whitespace().count() <= 4
-        {
-            let index = *self.by_key.get(&form_key(m.as_str()))?;
-            return self.names.get(index).map(String::as_str);
+        let (start, end, official) = *self.matches(&key).last()?;
+        if key[end..].trim().is_empty() && key[..start].split_whitespace().count() <= 4 {
+            return self.names.get(official).map(String::as_str);
         }
         None
     }

@@ -69,8 +69,16 @@ pub struct PageParts {
     pub known_container: bool,
 }
 
+/// An attribute's value. `Element::attr` interns the name into an atom on every call; the
+/// attribute list of an element is short, so a scan by string is cheaper.
+fn attr<'a>(el: &'a Element, name: &str) -> Option<&'a str> {
+    el.attrs().find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+// Classes are read from the raw attribute: `Element::classes` interns every class name into
+// a global atom table on first use, which costs more than the whole rest of the walk.
 fn has_class(el: &Element, class: &str) -> bool {
-    el.classes().any(|c| c == class)
+    attr(el, "class").is_some_and(|c| c.split_ascii_whitespace().any(|c| c == class))
 }
 
 fn text_of(node: NodeRef<'_, Node>) -> String {
@@ -140,11 +148,8 @@ fn chrome_element(el: &Element) -> bool {
     if skipped_tag(el.name()) {
         return true;
     }
-    let is_chrome = |v: &str| {
-        let v = v.to_ascii_lowercase();
-        CHROME_CLASS_PARTS.iter().any(|p| v.contains(p))
-    };
-    el.classes().any(is_chrome) || el.id().is_some_and(is_chrome)
+    let is_chrome = |v: &str| CHROME_CLASS_PARTS.iter().any(|p| v.contains(p));
+    attr(el, "class").is_some_and(is_chrome) || attr(el, "id").is_some_and(is_chrome)
 }
 
 fn is_doc_number_el(el: &Element) -> bool {
@@ -308,10 +313,8 @@ impl Walker {
                 | "time"
         );
         if inline {
-            let hash = name == "a"
-                && el
-                    .attr("href")
-                    .is_some_and(|h| h.trim_start().starts_with('#'));
+            let hash =
+                name == "a" && attr(el, "href").is_some_and(|h| h.trim_start().starts_with('#'));
             let mut block = std::mem::take(&mut self.inline);
             collect_children(node, &mut block, hash);
             self.inline = block;
@@ -352,9 +355,7 @@ fn collect_children(node: NodeRef<'_, Node>, block: &mut Block, in_hash_link: bo
                     }
                     let hash = in_hash_link
                         || (name == "a"
-                            && el
-                                .attr("href")
-                                .is_some_and(|h| h.trim_start().starts_with('#')));
+                            && attr(el, "href").is_some_and(|h| h.trim_start().starts_with('#')));
                     collect_children(child, block, hash);
                     if block_level {
                         block.text.push(' ');
@@ -401,15 +402,18 @@ fn finish(blocks: Vec<Block>) -> Vec<String> {
         if block.hash_link_text && !block.plain_text {
             continue; // a table-of-contents entry or a "back to contents" link
         }
-        let k = key(&text);
-        if BACK_LINKS.contains(&k.as_str()) {
-            continue;
-        }
-        if has_toc_links && TOC_HEADINGS.contains(&k.as_str()) {
-            continue;
-        }
-        if CHROME_LINE.as_ref().is_some_and(|r| r.is_match(&text)) {
-            continue;
+        // Navigation lines and chrome are short: only short paragraphs are compared.
+        if text.len() <= 120 {
+            let k = key(&text);
+            if BACK_LINKS.contains(&k.as_str()) {
+                continue;
+            }
+            if has_toc_links && TOC_HEADINGS.contains(&k.as_str()) {
+                continue;
+            }
+            if CHROME_LINE.as_ref().is_some_and(|r| r.is_match(&text)) {
+                continue;
+            }
         }
         out.push(text);
     }
@@ -479,7 +483,7 @@ pub fn extract_parts(html: &Html) -> PageParts {
         match el.name() {
             "html" => {
                 if parts.html_lang.is_none() {
-                    parts.html_lang = el.attr("lang").map(|l| l.trim().to_string());
+                    parts.html_lang = attr(el, "lang").map(|l| l.trim().to_string());
                 }
             }
             "title" => {
@@ -488,26 +492,25 @@ pub fn extract_parts(html: &Html) -> PageParts {
                 }
             }
             "link" => {
-                let rel = el.attr("rel").unwrap_or_default().to_ascii_lowercase();
-                let href = el.attr("href").map(|h| h.trim().to_string());
+                let rel = attr(el, "rel").unwrap_or_default().to_ascii_lowercase();
+                let href = attr(el, "href").map(|h| h.trim().to_string());
                 if rel.split_whitespace().any(|r| r == "canonical") {
                     if parts.canonical.is_none() {
                         parts.canonical = href;
                     }
                 } else if rel.split_whitespace().any(|r| r == "alternate")
-                    && let (Some(lang), Some(href)) = (el.attr("hreflang"), href)
+                    && let (Some(lang), Some(href)) = (attr(el, "hreflang"), href)
                 {
                     parts.alternates.push((lang.trim().to_string(), href));
                 }
             }
             "meta" => {
-                let prop = el
-                    .attr("property")
-                    .or_else(|| el.attr("name"))
-                    .or_else(|| el.attr("itemprop"))
+                let prop = attr(el, "property")
+                    .or_else(|| attr(el, "name"))
+                    .or_else(|| attr(el, "itemprop"))
                     .unwrap_or_default()
                     .to_ascii_lowercase();
-                let content = el.attr("content").map(|c| c.trim().to_string());
+                let content = attr(el, "content").map(|c| c.trim().to_string());
                 match prop.as_str() {
                     "og:url" if parts.og_url.is_none() => parts.og_url = content,
                     "article:published_time" | "datepublished" | "date"
@@ -520,7 +523,7 @@ pub fn extract_parts(html: &Html) -> PageParts {
             }
             "time" => {
                 if parts.machine_date.is_none()
-                    && let Some(dt) = el.attr("datetime")
+                    && let Some(dt) = attr(el, "datetime")
                     && !in_chrome(node)
                 {
                     parts.machine_date = Some(dt.trim().to_string());
@@ -565,10 +568,17 @@ pub fn extract_parts(html: &Html) -> PageParts {
         {
             parts.time_text = Some(text_of(node));
         }
-        if el.classes().any(|c| {
-            matches!(c, "tags" | "article-tags" | "photo-content__tags" | "tags-list" | "article__tags")
-        }) && !node.ancestors().any(|a| matches!(a.value(), Node::Element(e) if e.name() == "aside" || e.classes().any(|c| c.contains("sidebar"))))
-        {
+        if attr(el, "class").is_some_and(|c| {
+            c.split_ascii_whitespace().any(|c| {
+                matches!(
+                    c,
+                    "tags" | "article-tags" | "photo-content__tags" | "tags-list" | "article__tags"
+                )
+            })
+        }) && !node.ancestors().any(|a| {
+            matches!(a.value(), Node::Element(e) if e.name() == "aside"
+                || attr(e, "class").is_some_and(|c| c.contains("sidebar")))
+        }) {
             tag_nodes.push(node);
         }
     }

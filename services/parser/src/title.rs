@@ -58,11 +58,11 @@ static TAIL: LazyLock<Option<TailPatterns>> = LazyLock::new(|| {
     let end = r"\s*\)?\s*\.?\s*$";
     Some(TailPatterns {
         month_day: Regex::new(&format!(
-            r"(?i)\b({months})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})(?:\s*(?:year))?{end}"
+            r"(?i)(?:^|[^\p{{L}}\p{{N}}])(?P<date>({months})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})){end}"
         ))
         .ok()?,
         day_month: Regex::new(&format!(
-            r"(?i)\b(\d{{1,2}})\s+({months})\.?,?\s+(\d{{4}})(?:\s*(?:года|год|г\.?))?{end}"
+            r"(?i)(?-u:\b)(?P<date>(\d{{1,2}})\s+({months})\.?,?\s+(\d{{4}})(?:\s*(?:года|год|г\.?))?){end}"
         ))
         .ok()?,
     })
@@ -86,13 +86,13 @@ pub fn parse_tail(title: &str) -> TitleTail {
         .month_day
         .captures(title)
         .and_then(|c| {
-            let date = ymd(&c[3], month_number(&c[1])?, &c[2])?;
-            Some((c.get(0)?.start(), date))
+            let date = ymd(&c[4], month_number(&c[2])?, &c[3])?;
+            Some((c.name("date")?.start(), date))
         })
         .or_else(|| {
             p.day_month.captures(title).and_then(|c| {
-                let date = ymd(&c[3], month_number(&c[2])?, &c[1])?;
-                Some((c.get(0)?.start(), date))
+                let date = ymd(&c[4], month_number(&c[3])?, &c[2])?;
+                Some((c.name("date")?.start(), date))
             })
         });
     let Some((start, date)) = found else {

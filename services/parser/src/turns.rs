@@ -63,7 +63,7 @@ pub fn parse_label(
     title_speaker: Option<&str>,
 ) -> Option<Label> {
     let colon = paragraph.find(':')?;
-    if colon == 0 || paragraph[..colon].chars().count() > 90 {
+    if colon == 0 || colon > 360 || paragraph[..colon].chars().count() > 90 {
         return None;
     }
     let mut label = normalize_ws(&paragraph[..colon]);
