@@ -481,15 +481,11 @@ pub fn extract_parts(html: &Html) -> PageParts {
             continue;
         };
         match el.name() {
-            "html" => {
-                if parts.html_lang.is_none() {
-                    parts.html_lang = attr(el, "lang").map(|l| l.trim().to_string());
-                }
+            "html" if parts.html_lang.is_none() => {
+                parts.html_lang = attr(el, "lang").map(|l| l.trim().to_string());
             }
-            "title" => {
-                if parts.head_title.is_none() && !in_svg(node) {
-                    parts.head_title = Some(text_of(node));
-                }
+            "title" if parts.head_title.is_none() && !in_svg(node) => {
+                parts.head_title = Some(text_of(node));
             }
             "link" => {
                 let rel = attr(el, "rel").unwrap_or_default().to_ascii_lowercase();
@@ -538,20 +534,16 @@ pub fn extract_parts(html: &Html) -> PageParts {
                     parts.any_h1 = Some(text_of(node)).filter(|t| !t.is_empty());
                 }
             }
-            "h3" if has_class(el, "announcement__title") => {
-                if announcement_title.is_none() {
-                    announcement_title = Some(text_of(node)).filter(|t| !t.is_empty());
-                }
+            "h3" if announcement_title.is_none() && has_class(el, "announcement__title") => {
+                announcement_title = Some(text_of(node)).filter(|t| !t.is_empty());
             }
-            "div" if has_class(el, "text") && has_class(el, "article-content") => {
-                if body.is_none() {
-                    body = Some(node);
-                }
+            "div"
+                if body.is_none() && has_class(el, "text") && has_class(el, "article-content") =>
+            {
+                body = Some(node);
             }
-            "div" if has_class(el, "announcement__text") => {
-                if announcement_body.is_none() {
-                    announcement_body = Some(node);
-                }
+            "div" if announcement_body.is_none() && has_class(el, "announcement__text") => {
+                announcement_body = Some(node);
             }
             _ => {}
         }
