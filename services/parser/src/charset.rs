@@ -46,12 +46,16 @@ pub fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
     Encoding::for_label(caps.get(1)?.as_bytes())
 }
 
-fn has_multibyte_utf8(bytes: &[u8]) -> bool {
-    bytes.iter().any(|b| *b >= 0x80) && std::str::from_utf8(bytes).is_ok()
-}
-
 /// Picks the encoding of `bytes` given an optional `Content-Type` header.
 pub fn detect(bytes: &[u8], content_type: Option<&str>) -> (&'static Encoding, CharsetSource) {
+    detect_with(bytes, content_type, std::str::from_utf8(bytes).is_ok())
+}
+
+fn detect_with(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    valid_utf8: bool,
+) -> (&'static Encoding, CharsetSource) {
     let declared = content_type
         .and_then(content_type_charset)
         .map(|e| (e, CharsetSource::Header))
@@ -65,19 +69,18 @@ pub fn detect(bytes: &[u8], content_type: Option<&str>) -> (&'static Encoding, C
                 enc
             };
             if enc == UTF_8 {
-                // Checked again by `decode`; validation runs at several GB/s.
-                if std::str::from_utf8(bytes).is_ok() {
+                if valid_utf8 {
                     (UTF_8, source)
                 } else {
                     (WINDOWS_1251, CharsetSource::Sniffed)
                 }
-            } else if enc.is_single_byte() && has_multibyte_utf8(bytes) {
+            } else if enc.is_single_byte() && valid_utf8 && bytes.iter().any(|b| *b >= 0x80) {
                 (UTF_8, CharsetSource::Sniffed)
             } else {
                 (enc, source)
             }
         }
-        None if std::str::from_utf8(bytes).is_ok() => (UTF_8, CharsetSource::Sniffed),
+        None if valid_utf8 => (UTF_8, CharsetSource::Sniffed),
         None => (WINDOWS_1251, CharsetSource::Sniffed),
     }
 }
@@ -87,13 +90,12 @@ pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         return enc.decode_without_bom_handling(&bytes[bom_len..]).0;
     }
-    let (enc, _) = detect(bytes, content_type);
-    if enc == UTF_8
-        && let Ok(text) = std::str::from_utf8(bytes)
-    {
-        return Cow::Borrowed(text);
+    let utf8 = std::str::from_utf8(bytes).ok();
+    let (enc, _) = detect_with(bytes, content_type, utf8.is_some());
+    match utf8 {
+        Some(text) if enc == UTF_8 => Cow::Borrowed(text),
+        _ => enc.decode_without_bom_handling(bytes).0,
     }
-    enc.decode_without_bom_handling(bytes).0
 }
 
 #[cfg(test)]

@@ -28,19 +28,33 @@ fn is_invisible(c: char) -> bool {
 pub fn normalize_ws(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
-    for c in text.chars() {
-        if is_invisible(c) {
+    // Copy runs of ordinary characters as slices; only separators are looked at one by one.
+    let mut run_start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        let separator = if c.is_ascii() {
+            matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c')
+        } else {
+            is_space(c) || is_invisible(c)
+        };
+        if !separator {
+            if run_start.is_none() {
+                if pending_space {
+                    out.push(' ');
+                    pending_space = false;
+                }
+                run_start = Some(i);
+            }
             continue;
         }
-        if is_space(c) {
-            pending_space = !out.is_empty();
-        } else {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
-            out.push(c);
+        if let Some(start) = run_start.take() {
+            out.push_str(&text[start..i]);
         }
+        if !is_invisible(c) {
+            pending_space = !out.is_empty();
+        }
+    }
+    if let Some(start) = run_start {
+        out.push_str(&text[start..]);
     }
     out
 }
@@ -76,6 +90,8 @@ mod tests {
     fn collapses_nbsp_tabs_and_newlines() {
         assert_eq!(normalize_ws("  a\u{a0}\u{a0}b\t\n c  "), "a b c");
         assert_eq!(normalize_ws("\u{feff}x\u{200b}y"), "xy");
+        assert_eq!(normalize_ws("a \u{200b} b"), "a b");
+        assert_eq!(normalize_ws("Лавров\u{a0}– «да»"), "Лавров – «да»");
         assert_eq!(normalize_ws(" \u{a0} "), "");
     }
 

@@ -78,7 +78,11 @@ fn attr<'a>(el: &'a Element, name: &str) -> Option<&'a str> {
 // Classes are read from the raw attribute: `Element::classes` interns every class name into
 // a global atom table on first use, which costs more than the whole rest of the walk.
 fn has_class(el: &Element, class: &str) -> bool {
-    attr(el, "class").is_some_and(|c| c.split_ascii_whitespace().any(|c| c == class))
+    attr(el, "class").is_some_and(|c| class_list_has(c, class))
+}
+
+fn class_list_has(classes: &str, class: &str) -> bool {
+    classes.contains(class) && classes.split_ascii_whitespace().any(|c| c == class)
 }
 
 fn text_of(node: NodeRef<'_, Node>) -> String {
