@@ -31,10 +31,12 @@ pub fn normalize_ws(text: &str) -> String {
     // Copy runs of ordinary characters as slices; only separators are looked at one by one.
     let mut run_start: Option<usize> = None;
     for (i, c) in text.char_indices() {
-        let separator = if c.is_ascii() {
-            matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c')
-        } else {
-            is_space(c) || is_invisible(c)
+        // Every non-ASCII space or invisible character is below U+0100 or at U+1680 and
+        // above; Cyrillic and other letters in between need no table lookup.
+        let separator = match c as u32 {
+            0..=0x7f => matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c'),
+            0x80..=0xff | 0x1680.. => is_space(c) || is_invisible(c),
+            _ => false,
         };
         if !separator {
             if run_start.is_none() {
