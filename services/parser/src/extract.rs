@@ -223,23 +223,25 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
             url: url.to_string(),
         })?;
 
-    let head_title = parts
-        .head_title
-        .as_deref()
-        .map(strip_site_suffix)
-        .filter(|t| !t.is_empty());
+    let head_title = || {
+        parts
+            .head_title
+            .as_deref()
+            .map(strip_site_suffix)
+            .filter(|t| !t.is_empty())
+    };
     let title = if parts.known_body {
         parts
             .title
             .clone()
-            .or(head_title)
+            .or_else(head_title)
             .or_else(|| parts.any_h1.clone())
     } else {
         parts
             .title
             .clone()
             .or_else(|| parts.any_h1.clone())
-            .or(head_title)
+            .or_else(head_title)
     }
     .filter(|t| !t.is_empty())
     .ok_or_else(|| ExtractError::NotAStatement {

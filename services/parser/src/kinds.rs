@@ -22,6 +22,9 @@
 //! | greetings, message, приветстви…, послани… | greetings |
 //! | article, стать… (статья, статье, статьи) | article |
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 use shared::Kind;
 
 /// How a cue must sit in the title.
@@ -90,46 +93,48 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 
-/// Where the first match of `cue` sits in `title` (lower-cased), by its rule.
-fn find_cue(title: &str, cue: &str, rule: CueMatch) -> Option<usize> {
-    let mut from = 0;
-    while let Some(found) = title[from..].find(cue) {
-        let start = from + found;
-        let end = start + cue.len();
-        let starts_word = title[..start]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !is_word_char(c));
-        let ends_word = title[end..].chars().next().is_none_or(|c| !is_word_char(c));
-        let ok = match rule {
-            CueMatch::Stem => starts_word,
-            CueMatch::Word => starts_word && ends_word,
-            CueMatch::TitleStart => start == 0,
-        };
-        if ok {
-            return Some(start);
-        }
-        if rule == CueMatch::TitleStart {
-            return None;
-        }
-        from = start + title[start..].chars().next().map_or(1, char::len_utf8);
+/// All cues in one automaton, built once.
+static CUE_MATCHER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .build(CUES.iter().map(|(cue, _, _)| *cue))
+        .ok()
+});
+
+/// Whether a cue found at `start..end` of `title` obeys its rule.
+fn cue_fits(title: &str, start: usize, end: usize, rule: CueMatch) -> bool {
+    let starts_word = title[..start]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !is_word_char(c));
+    let ends_word = title[end..].chars().next().is_none_or(|c| !is_word_char(c));
+    match rule {
+        CueMatch::Stem => starts_word,
+        CueMatch::Word => starts_word && ends_word,
+        CueMatch::TitleStart => start == 0,
     }
-    None
 }
 
 /// The kind of a statement from its title (see the module table).
 pub fn classify(title: &str) -> Kind {
     let lower = title.to_lowercase().replace(['\u{a0}', '’'], " ");
+    let Some(matcher) = CUE_MATCHER.as_ref() else {
+        return Kind::Other;
+    };
     let mut best: Option<(usize, usize, Kind)> = None;
-    for (cue, kind, rule) in CUES {
-        if let Some(pos) = find_cue(&lower, cue, *rule) {
-            let better = match best {
-                None => true,
-                Some((p, len, _)) => pos < p || (pos == p && cue.len() > len),
-            };
-            if better {
-                best = Some((pos, cue.len(), *kind));
-            }
+    for m in matcher.find_overlapping_iter(&lower) {
+        let Some((cue, kind, rule)) = CUES.get(m.pattern().as_usize()) else {
+            continue;
+        };
+        if !cue_fits(&lower, m.start(), m.end(), *rule) {
+            continue;
+        }
+        let better = match best {
+            None => true,
+            Some((p, len, _)) => m.start() < p || (m.start() == p && cue.len() > len),
+        };
+        if better {
+            best = Some((m.start(), cue.len(), *kind));
         }
     }
     best.map_or(Kind::Other, |(_, _, kind)| kind)

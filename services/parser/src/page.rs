@@ -82,7 +82,7 @@ fn has_class(el: &Element, class: &str) -> bool {
 }
 
 fn class_list_has(classes: &str, class: &str) -> bool {
-    classes.contains(class) && classes.split_ascii_whitespace().any(|c| c == class)
+    classes.split_ascii_whitespace().any(|c| c == class)
 }
 
 fn text_of(node: NodeRef<'_, Node>) -> String {

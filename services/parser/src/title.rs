@@ -36,9 +36,9 @@ pub const SITE_SUFFIXES: &[&str] = &[
 /// Removes the site suffix from a `<title>` text and normalises whitespace.
 pub fn strip_site_suffix(title: &str) -> String {
     let title = normalize_ws(title);
+    // The suffixes are written normalised.
     for suffix in SITE_SUFFIXES {
-        let suffix = normalize_ws(suffix);
-        if let Some(stripped) = title.strip_suffix(suffix.as_str()) {
+        if let Some(stripped) = title.strip_suffix(suffix) {
             return stripped.trim().to_string();
         }
         if title == suffix.trim_start_matches(['-', '–', '|', ' ']) {
