@@ -6,7 +6,6 @@
 //! the parser and sink have hundreds of messages in flight when something is killed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,8 +13,8 @@ use serde_json::Value;
 use shared::messages::{Body, ListingHint, RAW_PAGE_SCHEMA_VERSION, RawPage, hex_digest};
 use shared::subjects::{DEAD_LETTER_STREAM, RAW_STREAM, SINK_CONSUMER, SPEECH_STREAM};
 use testkit::{
-    FetcherMode, FixtureSite, Pipeline, PipelineOptions, SiteCorpus, TcpProxy, free_port,
-    http_get_json,
+    FetcherMode, FixtureSite, Pipeline, PipelineOptions, SiteCorpus, TcpProxy, TempDatabase,
+    free_port, http_get_json,
 };
 
 use crate::pipeline::{FETCH_ONCE, READY, assert_store_matches, expected_ids};
@@ -429,124 +428,10 @@ async fn drill_fetcher_killed_mid_poll_and_restarted() {
     .await;
 }
 
-/// A fresh PostgreSQL database, dropped at the end (`TEST_DATABASE_URL` names the server,
-/// default `postgres://postgres@127.0.0.1:5432/postgres`).
-struct TempDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl TempDatabase {
-    fn create() -> TempDatabase {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-        let name = format!(
-            "drill_{}_{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_subsec_nanos()
-        );
-        let db = TempDatabase { admin_url, name };
-        db.psql(&db.admin_url, &format!("CREATE DATABASE {}", db.name));
-        db
-    }
-
-    /// `(scheme, user-info with "@" or "", host:port, query with "?" or "")` of the admin URL.
-    fn parts(&self) -> (String, String, String, String) {
-        let bad = || {
-            panic!(
-                "TEST_DATABASE_URL {:?} is not postgres://[user[:password]@]host[:port]/db",
-                self.admin_url
-            )
-        };
-        let (scheme, rest) = self.admin_url.split_once("://").unwrap_or_else(bad);
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let query = path
-            .find('?')
-            .map(|i| path[i..].to_string())
-            .unwrap_or_default();
-        let (user, host) = match authority.rsplit_once('@') {
-            Some((user, host)) => (format!("{user}@"), host.to_string()),
-            None => (String::new(), authority.to_string()),
-        };
-        let host = if host.contains(':') {
-            host
-        } else {
-            format!("{host}:5432")
-        };
-        (scheme.to_string(), user, host, query)
-    }
-
-    /// Address of the server.
-    fn server(&self) -> std::net::SocketAddr {
-        use std::net::ToSocketAddrs;
-        let (_, _, host, _) = self.parts();
-        host.to_socket_addrs()
-            .ok()
-            .and_then(|mut a| a.next())
-            .unwrap_or_else(|| panic!("cannot resolve the database server {host}"))
-    }
-
-    /// The database's URL, through `via` instead of the server's own address.
-    fn url_via(&self, via: std::net::SocketAddr) -> String {
-        let (scheme, user, _, query) = self.parts();
-        format!("{scheme}://{user}{via}/{}{query}", self.name)
-    }
-
-    fn direct_url(&self) -> String {
-        self.url_via(self.server())
-    }
-
-    fn psql(&self, url: &str, sql: &str) -> String {
-        let out = Command::new("psql")
-            .args([url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
-            .output()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run psql ({e}): install the PostgreSQL client and start the server \
-                     (scripts/ensure-postgres), or set TEST_DATABASE_URL"
-                )
-            });
-        assert!(
-            out.status.success(),
-            "psql {sql:?} on {url} failed: {}; start PostgreSQL (scripts/ensure-postgres) or set TEST_DATABASE_URL",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// A number from a query on the database itself (not through the proxy).
-    fn count(&self, sql: &str) -> u64 {
-        let text = self.psql(&self.direct_url(), sql);
-        text.parse()
-            .unwrap_or_else(|e| panic!("{sql:?} answered {text:?}: {e}"))
-    }
-
-    /// Rows stored so far; 0 before the sink created its tables.
-    fn stored(&self) -> u64 {
-        let text = self.psql(
-            &self.direct_url(),
-            "SELECT CASE WHEN to_regclass('speeches') IS NULL THEN 0 ELSE (SELECT count(*) FROM speeches) END",
-        );
-        text.parse().unwrap_or(0)
-    }
-}
-
-impl Drop for TempDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                self.admin_url.as_str(),
-                "-qc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drill_database_unreachable_for_10s_the_sink_acks_nothing_uncommitted_and_catches_up() {
     bounded("database cut", async {
-        let database = TempDatabase::create();
+        let database = TempDatabase::create("drill");
         let proxy = TcpProxy::start(database.server()).await;
         let mut pipeline = Pipeline::start(PipelineOptions {
             database_url: Some(database.url_via(proxy.addr())),

@@ -1,5 +1,6 @@
 //! End-to-end tests: real nats-server, fixture site and service binaries.
 
+mod container_env;
 mod drills;
 mod hostile;
 mod pipeline;

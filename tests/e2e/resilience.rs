@@ -2,14 +2,14 @@
 //! store, and the fixture-site binary of the demo run.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::pipeline::{
     FETCH_ONCE, GRACEFUL, READY, assert_store_matches, expected_ids, stream_messages, wait_stored,
 };
 use testkit::{
-    Fault, FetcherMode, Pipeline, PipelineOptions, Service, free_port, http_get, wait_for,
+    Fault, FetcherMode, Pipeline, PipelineOptions, Service, TempDatabase, free_port, http_get,
+    wait_for,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,70 +130,9 @@ async fn a_three_node_cluster_keeps_the_pipeline_going_when_a_node_dies() {
     }
 }
 
-/// A fresh PostgreSQL database, dropped at the end. The server is `TEST_DATABASE_URL` (a
-/// database URL whose server is used) or `postgres://postgres@127.0.0.1:5432/postgres`.
-struct TempDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl TempDatabase {
-    fn create() -> TempDatabase {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-        let name = format!(
-            "e2e_{}_{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_subsec_nanos()
-        );
-        let db = TempDatabase { admin_url, name };
-        db.psql(&format!("CREATE DATABASE {}", db.name));
-        db
-    }
-
-    fn url(&self) -> String {
-        let base = self
-            .admin_url
-            .rsplit_once('/')
-            .map(|(server, _)| server.to_string())
-            .unwrap_or_else(|| self.admin_url.clone());
-        format!("{base}/{}", self.name)
-    }
-
-    fn psql(&self, sql: &str) {
-        let out = Command::new("psql")
-            .args([self.admin_url.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
-            .output()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run psql ({e}): install the PostgreSQL client and start the server \
-                     (scripts/ensure-postgres), or set TEST_DATABASE_URL"
-                )
-            });
-        assert!(
-            out.status.success(),
-            "psql {sql:?} on {} failed: {}; start PostgreSQL (scripts/ensure-postgres) or set TEST_DATABASE_URL",
-            self.admin_url,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for TempDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                self.admin_url.as_str(),
-                "-qc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pipeline_stores_in_postgresql_too() {
-    let database = TempDatabase::create();
+    let database = TempDatabase::create("e2e");
     let mut pipeline = Pipeline::start(PipelineOptions {
         fetcher: FetcherMode::Manual,
         database_url: Some(database.url()),

@@ -1,6 +1,7 @@
 //! The ministry-feed test kit: a private nats-server per test, the fixture site (a local copy
 //! of the ministry's site), and launchers for the service binaries.
 
+pub mod database;
 pub mod nats;
 pub mod pipeline;
 pub mod proxy;
@@ -10,6 +11,7 @@ pub mod site;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use database::TempDatabase;
 pub use nats::{NatsServer, cluster_url, free_port};
 pub use pipeline::{FetcherMode, Pipeline, PipelineOptions, SiteCorpus};
 pub use proxy::TcpProxy;

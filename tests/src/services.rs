@@ -12,12 +12,27 @@ const BUILD_FIRST: &str = "build the binaries first: cargo build --workspace --b
 
 /// The path of a built workspace binary (`fetcher`, `parser`, `sink`, `fixture-site`).
 ///
-/// Looks at `CARGO_BIN_EXE_{name}` (when set), then next to the running test executable
+/// Environment variable naming the directory of the service binaries to test (default: the
+/// binaries of the test's own cargo profile).
+pub const BIN_DIR_VAR: &str = "MINISTRY_FEED_BIN_DIR";
+
+/// Looks in `$MINISTRY_FEED_BIN_DIR` when set (and only there), else at
+/// `CARGO_BIN_EXE_{name}` (when set), then next to the running test executable
 /// (`target/<profile>/`), then `$CARGO_TARGET_DIR/<profile>/` and `target/debug/` of the
 /// workspace. Panics with "build the binaries first: cargo build --workspace --bins" when
 /// none exists.
 pub fn bin_path(name: &str) -> PathBuf {
     let mut candidates = Vec::new();
+    if let Some(dir) = std::env::var_os(BIN_DIR_VAR) {
+        // An explicit directory (e.g. target/release in CI) wins and must hold the binary.
+        let path = PathBuf::from(dir).join(name);
+        assert!(
+            path.is_file(),
+            "{BIN_DIR_VAR} is set but {} does not exist; build it (cargo build --release --bins)",
+            path.display()
+        );
+        return path;
+    }
     if let Some(p) = std::env::var_os(format!("CARGO_BIN_EXE_{name}")) {
         candidates.push(PathBuf::from(p));
     }
