@@ -131,6 +131,12 @@ pub struct FetchArgs {
     /// How long `--once` and `backfill` wait for a lease another replica holds before failing.
     #[arg(long, env = "LEASE_WAIT", default_value = "60s", value_parser = parse_duration, global = true)]
     pub lease_wait: Duration,
+    /// Statement pages (and re-checks, and a backfill day's listings) fetched and published
+    /// at once. With --request-interval above 0 requests still go out one at a time, spaced
+    /// by the interval; concurrency then only overlaps the key-value reads, the publishes
+    /// and their acknowledgements with the requests.
+    #[arg(long, env = "FETCH_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
+    pub fetch_concurrency: u32,
 }
 
 /// A number from 0 to 1.
@@ -165,6 +171,7 @@ mod tests {
         assert_eq!(f.lease_ttl, Duration::from_secs(15));
         assert_eq!(f.lease_renew, Duration::from_secs(5));
         assert_eq!(f.lease_wait, Duration::from_secs(60));
+        assert_eq!(f.fetch_concurrency, 4);
     }
 
     #[test]
@@ -191,5 +198,9 @@ mod tests {
         assert!(Cli::try_parse_from(["fetcher", "--recheck-spacing", "NaN"]).is_err());
         assert!(Cli::try_parse_from(["fetcher", "--recheck-spacing", "0"]).is_ok());
         assert!(Cli::try_parse_from(["fetcher", "healthcheck"]).is_ok());
+        assert!(Cli::try_parse_from(["fetcher", "--fetch-concurrency", "0"]).is_err());
+        assert!(Cli::try_parse_from(["fetcher", "--fetch-concurrency", "65"]).is_err());
+        let one = Cli::try_parse_from(["fetcher", "--fetch-concurrency", "1"]).unwrap();
+        assert_eq!(one.fetch.fetch_concurrency, 1);
     }
 }

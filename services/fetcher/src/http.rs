@@ -191,6 +191,10 @@ pub struct Http {
     settings: HttpSettings,
     /// Per host: when the next request may start.
     next_slot: Mutex<HashMap<String, Instant>>,
+    /// Held from booking a slot to the end of the response when `request_interval` > 0, so
+    /// that concurrent fetches never overlap requests: the site sees one request at a time,
+    /// spaced by the interval.
+    in_flight: Mutex<()>,
     robots: Mutex<Option<CachedRobots>>,
     breaker: std::sync::Mutex<CircuitBreaker>,
     metrics: Metrics,
@@ -262,6 +266,7 @@ impl Http {
             site,
             settings,
             next_slot: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(()),
             robots: Mutex::new(None),
             breaker: std::sync::Mutex::new(breaker),
             metrics,
@@ -302,10 +307,18 @@ impl Http {
                 return Err(HttpError::Disallowed(url.to_string()));
             }
             self.wait_for_circuit().await?;
+            // With an interval, one request at a time (fair queue: tokio's mutex is FIFO);
+            // without one, concurrent fetches may overlap.
+            let gate = if self.settings.request_interval.is_zero() {
+                None
+            } else {
+                Some(self.in_flight.lock().await)
+            };
             self.wait_for_slot(&url).await?;
             attempt += 1;
             let result = self.attempt(&url, validators).await;
             self.release_slot(&url).await;
+            drop(gate);
             let (outcome, problem) = match result {
                 Ok(Attempt::Page(page)) => {
                     self.circuit_success();
@@ -338,6 +351,9 @@ impl Http {
             }
             match decide(&outcome, attempt, &policy, proposed) {
                 Decision::RetryAfter(delay) => {
+                    // The whole host waits (Retry-After, backoff), not only this fetch: the
+                    // other concurrent fetches must not keep hitting a site that asked us to wait.
+                    self.defer_host(&url, delay).await;
                     match outcome {
                         AttemptOutcome::Challenge => tracing::warn!(
                             %url, attempt,
@@ -580,6 +596,15 @@ impl Http {
         let host = url.host_str().unwrap_or("").to_string();
         let mut slots = self.next_slot.lock().await;
         let after = Instant::now() + self.settings.request_interval;
+        let next = slots.entry(host).or_insert(after);
+        *next = (*next).max(after);
+    }
+
+    /// Pushes the host's next request slot at least `delay` from now.
+    async fn defer_host(&self, url: &Url, delay: Duration) {
+        let host = url.host_str().unwrap_or("").to_string();
+        let mut slots = self.next_slot.lock().await;
+        let after = Instant::now() + delay;
         let next = slots.entry(host).or_insert(after);
         *next = (*next).max(after);
     }

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
 use chrono::{NaiveDate, Utc};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use shared::messages::{Lang, ListingHint, SOURCE_MID_RU, hex_digest};
 use shared::nats::NatsError;
 use shared::subjects;
@@ -127,6 +129,7 @@ pub struct Fetcher {
     sections: Vec<String>,
     recheck_window: Duration,
     recheck_spacing: f64,
+    concurrency: usize,
     metrics: Metrics,
     shutdown: CancellationToken,
 }
@@ -134,6 +137,20 @@ pub struct Fetcher {
 enum ItemResult {
     Published,
     Known,
+}
+
+/// What the re-check of one statement found.
+enum Rechecked {
+    /// Not due, not in the window, or no URL.
+    Skipped,
+    /// Not modified, or the same body.
+    Unchanged,
+    /// A new body, published again.
+    Edited,
+    /// 404/410.
+    Gone,
+    /// The reason (logged already).
+    Failed(String),
 }
 
 impl Fetcher {
@@ -199,6 +216,7 @@ impl Fetcher {
             sections,
             recheck_window: args.recheck_window,
             recheck_spacing: args.recheck_spacing,
+            concurrency: args.fetch_concurrency.max(1) as usize,
             metrics,
             shutdown,
         })
@@ -361,13 +379,23 @@ impl Fetcher {
         let mut items: Vec<ListingItem> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut listed: Vec<(Url, Validators, Vec<String>)> = Vec::new();
-        for (url, section) in sources {
-            let validators = self
-                .state
-                .validators(url.as_str())
-                .await?
-                .filter(|v| !v.is_empty());
-            match self.http.get(&url, validators.as_ref()).await {
+        // Listings are requested concurrently (still spaced by --request-interval) and read
+        // in their order, so the merge is the same as one at a time.
+        // (Index-driven FuturesOrdered rather than `stream::iter(..).buffered(..)` over a
+        // closure: the latter makes the poll's future not provably `Send`.)
+        let mut fetched = FuturesOrdered::new();
+        let (mut started, mut done) = (0, 0);
+        loop {
+            while fetched.len() < self.concurrency && started < sources.len() {
+                fetched.push_back(self.read_listing(&sources[started].0));
+                started += 1;
+            }
+            let Some(result) = fetched.next().await else {
+                break;
+            };
+            let (url, section) = &sources[done];
+            done += 1;
+            match result? {
                 Ok(Fetched::Page(page)) => {
                     let text = String::from_utf8_lossy(&page.body);
                     let found = match &section {
@@ -382,7 +410,7 @@ impl Fetcher {
                     for item in found {
                         merge_item(&mut items, &mut index, item);
                     }
-                    listed.push((url, page.validators(), ids));
+                    listed.push((url.clone(), page.validators(), ids));
                 }
                 Ok(Fetched::NotModified) => report.not_modified += 1,
                 Err(HttpError::Cancelled) => return Err(FetcherError::Cancelled("the poll")),
@@ -392,10 +420,24 @@ impl Fetcher {
                 }
             }
         }
+        drop(fetched);
         let mut failed_docs: HashSet<String> = HashSet::new();
         let mut published: HashSet<String> = HashSet::new();
-        for item in &items {
-            match self.fetch_new(lang, item).await {
+        // Up to --fetch-concurrency statements in flight; results in listing order. Each is
+        // marked seen only after its own publish acknowledgement.
+        let mut fetches = FuturesOrdered::new();
+        let (mut started, mut done) = (0, 0);
+        loop {
+            while fetches.len() < self.concurrency && started < items.len() {
+                fetches.push_back(self.fetch_new(lang, &items[started]));
+                started += 1;
+            }
+            let Some(result) = fetches.next().await else {
+                break;
+            };
+            let item = &items[done];
+            done += 1;
+            match result {
                 Ok(ItemResult::Published) => {
                     report.new += 1;
                     published.insert(item.doc_id.clone());
@@ -411,6 +453,7 @@ impl Fetcher {
                 }
             }
         }
+        drop(fetches);
         // A listing's validators are kept only when all its statements are in: otherwise
         // the next poll must read it again in full to find the missing ones.
         for (url, validators, ids) in listed {
@@ -423,6 +466,16 @@ impl Fetcher {
             }
         }
         self.recheck(lang, &published, report).await
+    }
+
+    /// A listing or feed, conditionally on its saved validators.
+    async fn read_listing(&self, url: &Url) -> Result<Result<Fetched, HttpError>, FetcherError> {
+        let validators = self
+            .state
+            .validators(url.as_str())
+            .await?
+            .filter(|v| !v.is_empty());
+        Ok(self.http.get(url, validators.as_ref()).await)
     }
 
     /// Fetches and publishes `item` unless its language version is already known.
@@ -502,62 +555,86 @@ impl Fetcher {
         if self.recheck_window.is_zero() {
             return Ok(());
         }
-        for doc_id in self.state.recent(lang, self.recheck_since()).await? {
-            if skip.contains(&doc_id) {
-                continue;
+        let due: Vec<String> = self
+            .state
+            .recent(lang, self.recheck_since())
+            .await?
+            .into_iter()
+            .filter(|doc_id| !skip.contains(doc_id))
+            .collect();
+        let mut checks = FuturesOrdered::new();
+        let mut started = 0;
+        loop {
+            while checks.len() < self.concurrency && started < due.len() {
+                checks.push_back(self.recheck_one(lang, &due[started]));
+                started += 1;
             }
-            let Some(entry) = self.state.seen(lang, &doc_id).await? else {
-                continue;
+            let Some(result) = checks.next().await else {
+                break;
             };
-            let now = Utc::now();
-            if !entry.recheck_due(now, self.recheck_spacing) {
-                continue;
-            }
-            let Some(url) = entry.url.as_deref().and_then(|u| Url::parse(u).ok()) else {
-                continue;
-            };
-            let validators = entry.validators();
-            let validators = (!validators.is_empty()).then_some(validators);
-            match self.http.get(&url, validators.as_ref()).await {
-                Ok(Fetched::NotModified) => {
-                    let mut checked = entry.clone();
-                    checked.checked_at = Some(now);
-                    self.state.mark_seen(lang, &doc_id, &checked).await?;
-                }
-                Ok(Fetched::Page(page)) => {
-                    if hex_digest(&page.body) == entry.body_sha256 {
-                        // Same body, maybe new validators: remember them.
-                        let mut same = entry.clone();
-                        let v = page.validators();
-                        same.etag = v.etag;
-                        same.last_modified = v.last_modified;
-                        same.checked_at = Some(now);
-                        self.state.mark_seen(lang, &doc_id, &same).await?;
-                        continue;
-                    }
-                    match self
-                        .publish(lang, &doc_id, &page, entry.listing.clone(), Some(&entry))
-                        .await
-                    {
-                        Ok(_) => {
-                            tracing::info!(%doc_id, %lang, "statement was edited after publication: published again");
-                            self.metrics.edits.inc();
-                            report.edited += 1;
-                        }
-                        Err(err) => report.failed.push(err.to_string()),
-                    }
-                }
-                Err(HttpError::Cancelled) => return Err(FetcherError::Cancelled("the poll")),
-                Err(HttpError::Status { status, .. }) if matches!(status, 404 | 410) => {
-                    tracing::warn!(%doc_id, %lang, %url, status, "a published statement is gone from the site");
-                }
-                Err(err) => {
-                    tracing::warn!(%doc_id, %lang, error = %err, "cannot re-check the statement");
-                    report.failed.push(err.to_string());
-                }
+            match result? {
+                Rechecked::Skipped | Rechecked::Unchanged | Rechecked::Gone => {}
+                Rechecked::Edited => report.edited += 1,
+                Rechecked::Failed(reason) => report.failed.push(reason),
             }
         }
         Ok(())
+    }
+
+    /// Re-checks one statement when due (conditional GET); a changed body is published again.
+    async fn recheck_one(&self, lang: Lang, doc_id: &str) -> Result<Rechecked, FetcherError> {
+        let Some(entry) = self.state.seen(lang, doc_id).await? else {
+            return Ok(Rechecked::Skipped);
+        };
+        let now = Utc::now();
+        if !entry.recheck_due(now, self.recheck_spacing) {
+            return Ok(Rechecked::Skipped);
+        }
+        let Some(url) = entry.url.as_deref().and_then(|u| Url::parse(u).ok()) else {
+            return Ok(Rechecked::Skipped);
+        };
+        let validators = entry.validators();
+        let validators = (!validators.is_empty()).then_some(validators);
+        match self.http.get(&url, validators.as_ref()).await {
+            Ok(Fetched::NotModified) => {
+                let mut checked = entry.clone();
+                checked.checked_at = Some(now);
+                self.state.mark_seen(lang, doc_id, &checked).await?;
+                Ok(Rechecked::Unchanged)
+            }
+            Ok(Fetched::Page(page)) => {
+                if hex_digest(&page.body) == entry.body_sha256 {
+                    // Same body, maybe new validators: remember them.
+                    let mut same = entry.clone();
+                    let v = page.validators();
+                    same.etag = v.etag;
+                    same.last_modified = v.last_modified;
+                    same.checked_at = Some(now);
+                    self.state.mark_seen(lang, doc_id, &same).await?;
+                    return Ok(Rechecked::Unchanged);
+                }
+                match self
+                    .publish(lang, doc_id, &page, entry.listing.clone(), Some(&entry))
+                    .await
+                {
+                    Ok(_) => {
+                        tracing::info!(%doc_id, %lang, "statement was edited after publication: published again");
+                        self.metrics.edits.inc();
+                        Ok(Rechecked::Edited)
+                    }
+                    Err(err) => Ok(Rechecked::Failed(err.to_string())),
+                }
+            }
+            Err(HttpError::Cancelled) => Err(FetcherError::Cancelled("the poll")),
+            Err(HttpError::Status { status, .. }) if matches!(status, 404 | 410) => {
+                tracing::warn!(%doc_id, %lang, %url, status, "a published statement is gone from the site");
+                Ok(Rechecked::Gone)
+            }
+            Err(err) => {
+                tracing::warn!(%doc_id, %lang, error = %err, "cannot re-check the statement");
+                Ok(Rechecked::Failed(err.to_string()))
+            }
+        }
     }
 
     /// Walks `?activeFrom=D&activeTo=D` listings day by day from the checkpoint, for every
@@ -597,47 +674,89 @@ impl Fetcher {
         let mut day = checkpoint.next_day;
         while day <= to {
             let mut failed: Vec<String> = Vec::new();
+            // The day's listings (sections x languages), requested concurrently and read in
+            // order; a statement listed in several sections is fetched once (the first).
+            let mut listings: Vec<(Lang, &String, Url)> = Vec::new();
             for &lang in &self.langs {
                 for section in &self.sections {
                     let path = day_listing_path(lang, section, day);
-                    let Some(url) = site.url(&path) else { continue };
-                    let items = match self.http.get(&url, None).await {
-                        Ok(Fetched::Page(page)) => parse_listing(
-                            &String::from_utf8_lossy(&page.body),
-                            &section_path(section, lang),
-                            &site,
-                        ),
-                        Ok(Fetched::NotModified) => Vec::new(),
-                        Err(HttpError::Cancelled) => {
-                            return Err(FetcherError::Cancelled("the backfill"));
-                        }
-                        Err(err) => {
-                            tracing::warn!(%url, error = %err, "cannot read the day's listing");
-                            failed.push(err.to_string());
-                            continue;
-                        }
-                    };
-                    if items.len() >= LISTING_PAGE_SIZE {
-                        tracing::warn!(%url, "the day's listing is full ({LISTING_PAGE_SIZE} items): statements beyond the first page cannot be reached, since robots.txt forbids pagination; the feed and other sections may still list them");
-                    }
-                    for item in &items {
-                        match self.fetch_new(lang, item).await {
-                            Ok(ItemResult::Published) => {
-                                report.pages += 1;
-                                checkpoint.pages += 1;
-                            }
-                            Ok(ItemResult::Known) => {}
-                            Err(FetcherError::Http(HttpError::Cancelled)) => {
-                                return Err(FetcherError::Cancelled("the backfill"));
-                            }
-                            Err(err) => {
-                                tracing::warn!(doc_id = %item.doc_id, %lang, error = %err, "cannot fetch the statement");
-                                failed.push(err.to_string());
-                            }
-                        }
+                    if let Some(url) = site.url(&path) {
+                        listings.push((lang, section, url));
                     }
                 }
             }
+            let mut pages = FuturesOrdered::new();
+            let mut todo: Vec<(Lang, ListingItem)> = Vec::new();
+            let mut queued: HashSet<(Lang, String)> = HashSet::new();
+            let (mut begun, mut done) = (0, 0);
+            loop {
+                while pages.len() < self.concurrency && begun < listings.len() {
+                    pages.push_back(self.http.get(&listings[begun].2, None));
+                    begun += 1;
+                }
+                let Some(result) = pages.next().await else {
+                    break;
+                };
+                let (lang, section, url) = &listings[done];
+                let lang = *lang;
+                done += 1;
+                let items = match result {
+                    Ok(Fetched::Page(page)) => parse_listing(
+                        &String::from_utf8_lossy(&page.body),
+                        &section_path(section, lang),
+                        &site,
+                    ),
+                    Ok(Fetched::NotModified) => Vec::new(),
+                    Err(HttpError::Cancelled) => {
+                        return Err(FetcherError::Cancelled("the backfill"));
+                    }
+                    Err(err) => {
+                        tracing::warn!(%url, error = %err, "cannot read the day's listing");
+                        failed.push(err.to_string());
+                        continue;
+                    }
+                };
+                if items.len() >= LISTING_PAGE_SIZE {
+                    tracing::warn!(%url, "the day's listing is full ({LISTING_PAGE_SIZE} items): statements beyond the first page cannot be reached, since robots.txt forbids pagination; the feed and other sections may still list them");
+                }
+                for item in items {
+                    if queued.insert((lang, item.doc_id.clone())) {
+                        todo.push((lang, item));
+                    }
+                }
+            }
+            drop(pages);
+            // The day's statements, up to --fetch-concurrency at once; the checkpoint below
+            // advances only when every one of them is published (or was known).
+            let mut fetches = FuturesOrdered::new();
+            let (mut begun, mut done) = (0, 0);
+            loop {
+                while fetches.len() < self.concurrency && begun < todo.len() {
+                    let (lang, item) = &todo[begun];
+                    fetches.push_back(self.fetch_new(*lang, item));
+                    begun += 1;
+                }
+                let Some(result) = fetches.next().await else {
+                    break;
+                };
+                let (lang, item) = &todo[done];
+                done += 1;
+                match result {
+                    Ok(ItemResult::Published) => {
+                        report.pages += 1;
+                        checkpoint.pages += 1;
+                    }
+                    Ok(ItemResult::Known) => {}
+                    Err(FetcherError::Http(HttpError::Cancelled)) => {
+                        return Err(FetcherError::Cancelled("the backfill"));
+                    }
+                    Err(err) => {
+                        tracing::warn!(doc_id = %item.doc_id, %lang, error = %err, "cannot fetch the statement");
+                        failed.push(err.to_string());
+                    }
+                }
+            }
+            drop(fetches);
             if let Some(first) = failed.first() {
                 self.metrics.failures.inc_by(failed.len() as u64);
                 return Err(FetcherError::Incomplete {

@@ -100,6 +100,9 @@ pub struct State {
     bucket: String,
     source: String,
     validators: Mutex<HashMap<String, Validators>>,
+    /// Serializes this process's compare-and-set updates of the recent lists, so concurrent
+    /// fetches do not race each other (other replicas are handled by compare-and-set).
+    recent_update: Mutex<()>,
 }
 
 /// Recent statements of one language: doc id → publication (or first-seen) time.
@@ -113,6 +116,7 @@ impl State {
             bucket: bucket.to_string(),
             source: source.to_string(),
             validators: Mutex::new(HashMap::new()),
+            recent_update: Mutex::new(()),
         }
     }
 
@@ -222,6 +226,7 @@ impl State {
             return Ok(());
         }
         let key = self.recent_key(lang);
+        let _serial = self.recent_update.lock().await;
         for _ in 0..10 {
             let entry = self
                 .kv
