@@ -7,16 +7,20 @@
 //!   registry), [`dates`] (Moscow time), [`turns`] (Q&A turns), [`normalize`] (whitespace).
 //! * [`service`]: the NATS consumer of `raw.>` that publishes records on
 //!   `speeches.{source}.{lang}.{kind}`.
-//! * [`cli`]: `parser` / `parser run`, `parser parse [--url URL] FILE...`, `parser healthcheck`.
+//! * [`deadletters`]: `parser dead-letters list|replay`; [`reparse`]: `parser reparse --since`.
+//! * [`cli`]: `parser` / `parser run`, `parser parse [--url URL] FILE...`, `parser healthcheck`,
+//!   `parser dead-letters ...`, `parser reparse ...`.
 
 pub mod charset;
 pub mod cli;
 pub mod dates;
+pub mod deadletters;
 pub mod extract;
 pub mod kinds;
 pub mod normalize;
 pub mod officials;
 pub mod page;
+pub mod reparse;
 pub mod service;
 pub mod title;
 pub mod turns;

@@ -33,16 +33,171 @@ pub const STAGE: &str = "parser";
 /// Labels of `parser_rejected_pages`.
 pub type ReasonLabels = Vec<(String, String)>;
 
+/// Default cap on the size of a page body the parser accepts (`--max-page-bytes`): 16 MiB.
+pub const DEFAULT_MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why a raw page gave no publishable record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageFailure {
+    /// It can never succeed: dead-letter it now.
+    Permanent {
+        /// Short label for `parser_rejected_pages{reason}`.
+        label: String,
+        /// Why, for the dead letter and the operator.
+        reason: String,
+    },
+    /// A transient failure (NATS): try again later.
+    Transient {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for PageFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageFailure::Permanent { reason, .. } | PageFailure::Transient { reason } => {
+                f.write_str(reason)
+            }
+        }
+    }
+}
+
+/// A record ready to publish: its subject, de-duplication id and encoded JSON.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// The record.
+    pub record: shared::SpeechRecord,
+    /// `speeches.{source}.{lang}.{kind}`.
+    pub subject: String,
+    /// The record's JSON.
+    pub json: Bytes,
+}
+
+/// Refuses a page body larger than `max_page_bytes` (pure).
+pub fn check_page_size(len: usize, max_page_bytes: usize) -> Result<(), PageFailure> {
+    if len > max_page_bytes {
+        return Err(PageFailure::Permanent {
+            label: "too_large".into(),
+            reason: format!(
+                "page is {len} bytes, over --max-page-bytes {max_page_bytes}; raise --max-page-bytes and replay the dead letter if the page is genuine"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a record larger than the server's maximum payload (pure): republishing cannot
+/// make it fit, so it is permanent.
+pub fn check_record_size(len: usize, max_payload: usize) -> Result<(), PageFailure> {
+    if max_payload > 0 && len > max_payload {
+        return Err(PageFailure::Permanent {
+            label: "record_too_large".into(),
+            reason: format!(
+                "record is {len} bytes, over the NATS max payload {max_payload}; raise max_payload in the nats-server configuration and replay the dead letter"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Turns one raw-page message into an encoded record: decode, read the body (inline or
+/// object store), check its size, extract off the async threads, encode, check the size.
+pub async fn process_page(
+    js: &jetstream::Context,
+    extractor: &Arc<Extractor>,
+    payload: &[u8],
+    max_page_bytes: usize,
+    max_payload: usize,
+) -> Result<Encoded, PageFailure> {
+    let page = RawPage::from_json(payload).map_err(|e| PageFailure::Permanent {
+        label: "bad_payload".into(),
+        reason: format!("bad raw page payload: {e}"),
+    })?;
+    let body = match nats::raw_page_body(js, &page).await {
+        Ok(body) => body,
+        Err(NatsError::Message(e)) => {
+            return Err(PageFailure::Permanent {
+                label: "bad_body".into(),
+                reason: format!("raw page {} body unreadable: {e}", page.url),
+            });
+        }
+        Err(e) => {
+            return Err(PageFailure::Transient {
+                reason: format!("cannot read the body of {}: {e}", page.url),
+            });
+        }
+    };
+    check_page_size(body.len(), max_page_bytes).map_err(|failure| match failure {
+        PageFailure::Permanent { label, reason } => PageFailure::Permanent {
+            label,
+            reason: format!("{}: {reason}", page.url),
+        },
+        other => other,
+    })?;
+    let extractor = Arc::clone(extractor);
+    let url = page.url.clone();
+    let extracted = tokio::task::spawn_blocking(move || {
+        let content_type = page.headers.get("content-type").map(String::as_str);
+        extractor.extract(&PageInput {
+            bytes: &body,
+            url: None,
+            fetch_url: Some(&page.url),
+            content_type,
+            fetched_at: page.fetched_at,
+            listing: page.listing.as_ref(),
+            lang: Some(page.lang),
+        })
+    })
+    .await;
+    let record = match extracted {
+        Ok(Ok(record)) => record,
+        Ok(Err(e)) => {
+            return Err(PageFailure::Permanent {
+                label: e.reason_label().to_string(),
+                reason: format!("{url}: {e}"),
+            });
+        }
+        Err(join) => {
+            // A panic in extraction is a bug; keep the page for a fixed parser.
+            return Err(PageFailure::Permanent {
+                label: "panic".into(),
+                reason: format!("{url}: extraction failed: {join}"),
+            });
+        }
+    };
+    let json = serde_json::to_vec(&record).map_err(|e| PageFailure::Permanent {
+        label: "encode".into(),
+        reason: format!("{url}: cannot encode record: {e}"),
+    })?;
+    check_record_size(json.len(), max_payload).map_err(|failure| match failure {
+        PageFailure::Permanent { label, reason } => PageFailure::Permanent {
+            label,
+            reason: format!("{url}: {reason}"),
+        },
+        other => other,
+    })?;
+    let subject = speech_subject(&record.source, record.lang, record.kind);
+    Ok(Encoded {
+        record,
+        subject,
+        json: Bytes::from(json),
+    })
+}
+
 /// The parser's batch handler.
 #[derive(Clone)]
 pub struct Handler {
     js: jetstream::Context,
     extractor: Arc<Extractor>,
     rejected: Family<ReasonLabels, Counter>,
+    max_page_bytes: usize,
+    max_payload: usize,
 }
 
 impl Handler {
-    /// A handler publishing through `js`.
+    /// A handler publishing through `js`, with [`DEFAULT_MAX_PAGE_BYTES`] and no record
+    /// size check (see [`Handler::with_limits`]).
     pub fn new(
         js: jetstream::Context,
         extractor: Arc<Extractor>,
@@ -52,7 +207,16 @@ impl Handler {
             js,
             extractor,
             rejected,
+            max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
+            max_payload: 0,
         }
+    }
+
+    /// Sets the page size cap and the server's maximum payload (0: unchecked).
+    pub fn with_limits(mut self, max_page_bytes: usize, max_payload: usize) -> Self {
+        self.max_page_bytes = max_page_bytes;
+        self.max_payload = max_payload;
+        self
     }
 
     fn reject(&self, label: &str, reason: String) -> Outcome {
@@ -63,53 +227,29 @@ impl Handler {
     }
 
     async fn handle_one(&self, delivery: Delivery) -> Outcome {
-        let page = match RawPage::from_json(&delivery.payload) {
-            Ok(page) => page,
-            Err(e) => return self.reject("bad_payload", format!("bad raw page payload: {e}")),
-        };
-        let body = match nats::raw_page_body(&self.js, &page).await {
-            Ok(body) => body,
-            Err(NatsError::Message(e)) => {
-                return self.reject(
-                    "bad_body",
-                    format!("raw page {} body unreadable: {e}", page.url),
-                );
-            }
-            Err(e) => {
+        let encoded = match process_page(
+            &self.js,
+            &self.extractor,
+            &delivery.payload,
+            self.max_page_bytes,
+            self.max_payload,
+        )
+        .await
+        {
+            Ok(encoded) => encoded,
+            Err(PageFailure::Permanent { label, reason }) => return self.reject(&label, reason),
+            Err(PageFailure::Transient { reason }) => {
                 return Outcome::Retry {
-                    reason: format!("cannot read the body of {}: {e}", page.url),
+                    reason,
                     delay: Duration::from_secs(2),
                 };
             }
         };
-        let extractor = Arc::clone(&self.extractor);
-        let url = page.url.clone();
-        let extracted = tokio::task::spawn_blocking(move || {
-            let content_type = page.headers.get("content-type").map(String::as_str);
-            extractor.extract(&PageInput {
-                bytes: &body,
-                url: None,
-                fetch_url: Some(&page.url),
-                content_type,
-                fetched_at: page.fetched_at,
-                listing: page.listing.as_ref(),
-                lang: Some(page.lang),
-            })
-        })
-        .await;
-        let record = match extracted {
-            Ok(Ok(record)) => record,
-            Ok(Err(e)) => return self.reject(e.reason_label(), format!("{url}: {e}")),
-            Err(join) => {
-                // A panic in extraction is a bug; keep the page for a fixed parser.
-                return self.reject("panic", format!("{url}: extraction failed: {join}"));
-            }
-        };
-        let json = match serde_json::to_vec(&record) {
-            Ok(json) => Bytes::from(json),
-            Err(e) => return self.reject("encode", format!("{url}: cannot encode record: {e}")),
-        };
-        let subject = speech_subject(&record.source, record.lang, record.kind);
+        let Encoded {
+            record,
+            subject,
+            json,
+        } = encoded;
         match publish_durable(&self.js, &subject, &record.msg_id(), json, 3).await {
             Ok(duplicate) => {
                 tracing::debug!(id = %record.id, %subject, duplicate, "record published");
@@ -138,10 +278,22 @@ pub fn is_permanent(_: &ExtractError) -> bool {
     true
 }
 
-/// Runs the service until `shutdown` fires, then drains the connection.
+/// Runs the service until `shutdown` fires, then drains the connection
+/// (with [`DEFAULT_MAX_PAGE_BYTES`]; see [`run_with_limits`]).
 pub async fn run(
     common: &CommonArgs,
     extractor: Arc<Extractor>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    run_with_limits(common, extractor, DEFAULT_MAX_PAGE_BYTES, shutdown).await
+}
+
+/// Runs the service until `shutdown` fires, refusing page bodies over `max_page_bytes` and
+/// records over the server's maximum payload; then drains the connection.
+pub async fn run_with_limits(
+    common: &CommonArgs,
+    extractor: Arc<Extractor>,
+    max_page_bytes: usize,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let client = nats::connect(&common.nats_url, "parser", &shutdown).await?;
@@ -178,8 +330,9 @@ pub async fn run(
         source: SOURCE_MID_RU.to_string(),
         metrics,
     };
-    let handler = Handler::new(js, extractor, rejected);
-    tracing::info!(nats_url = %common.nats_url, "parser running");
+    let max_payload = client.server_info().max_payload;
+    let handler = Handler::new(js, extractor, rejected).with_limits(max_page_bytes, max_payload);
+    tracing::info!(nats_url = %common.nats_url, max_page_bytes, max_payload, "parser running");
     consumer::run(&stage, &handler, &shutdown).await;
     if let Err(e) = client.drain().await {
         tracing::warn!(error = %e, "draining the NATS connection failed");
@@ -192,4 +345,34 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversize_pages_and_records_are_permanent_failures() {
+        assert_eq!(check_page_size(16, 16), Ok(()));
+        match check_page_size(17, 16) {
+            Err(PageFailure::Permanent { label, reason }) => {
+                assert_eq!(label, "too_large");
+                assert!(
+                    reason.starts_with("page is 17 bytes, over --max-page-bytes 16"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected a permanent failure, got {other:?}"),
+        }
+        assert_eq!(check_record_size(1 << 30, 0), Ok(()), "0: unchecked");
+        assert_eq!(check_record_size(1024, 1024), Ok(()));
+        let failure = check_record_size(2048, 1024).expect_err("too large");
+        assert!(matches!(failure, PageFailure::Permanent { .. }));
+        assert!(
+            failure
+                .to_string()
+                .starts_with("record is 2048 bytes, over the NATS max payload 1024"),
+            "{failure}"
+        );
+    }
 }

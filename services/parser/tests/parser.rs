@@ -8,6 +8,8 @@ mod cli;
 mod corpus;
 #[path = "parser/expected.rs"]
 mod expected;
+#[path = "parser/followups.rs"]
+mod followups;
 #[path = "parser/golden.rs"]
 mod golden;
 #[path = "parser/props.rs"]

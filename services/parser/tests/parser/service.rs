@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::corpus::{FixturePage, fetched_at, fixtures_dir, statement_pages};
 
-fn raw_page(page: &FixturePage) -> RawPage {
+pub(crate) fn raw_page(page: &FixturePage) -> RawPage {
     let mut headers = BTreeMap::new();
     headers.insert("content-type".to_string(), page.content_type.clone());
     RawPage {
@@ -39,7 +39,7 @@ fn raw_page(page: &FixturePage) -> RawPage {
     }
 }
 
-async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> T
+pub(crate) async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
