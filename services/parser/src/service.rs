@@ -19,7 +19,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry as MetricsRegistry;
 use shared::config::CommonArgs;
 use shared::consumer::{self, BatchHandler, Delivery, Outcome, Stage};
-use shared::messages::{RawPage, SOURCE_MID_RU};
+use shared::messages::{Body, Compression, MAX_DECODED_BODY, RawPage, SOURCE_MID_RU};
 use shared::nats::{self, NatsError, publish_durable};
 use shared::ops::{self, StageMetrics};
 use shared::subjects::{self, speech_subject};
@@ -101,6 +101,56 @@ pub fn check_record_size(len: usize, max_payload: usize) -> Result<(), PageFailu
     Ok(())
 }
 
+/// Decodes an inline body, reading at most `max_page_bytes + 1` decompressed bytes so a
+/// compression bomb or a huge page never costs more memory than the cap (pure).
+pub fn decode_inline_capped(
+    compression: Compression,
+    data: &str,
+    max_page_bytes: usize,
+) -> Result<Vec<u8>, PageFailure> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let bad_body = |what: String| PageFailure::Permanent {
+        label: "bad_body".into(),
+        reason: format!("raw page body unreadable: {what}"),
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| bad_body(format!("invalid base64: {e}")))?;
+    match compression {
+        Compression::None => {
+            check_page_size(bytes.len(), max_page_bytes)?;
+            Ok(bytes)
+        }
+        Compression::Zstd => {
+            // The frame header usually declares the size: refuse before decompressing.
+            if let Ok(Some(declared)) = zstd::zstd_safe::get_frame_content_size(&bytes) {
+                check_page_size(
+                    usize::try_from(declared).unwrap_or(usize::MAX),
+                    max_page_bytes,
+                )?;
+            }
+            let decoder = zstd::stream::read::Decoder::new(bytes.as_slice())
+                .map_err(|e| bad_body(format!("zstd: {e}")))?;
+            let limit = max_page_bytes.min(MAX_DECODED_BODY);
+            let mut out = Vec::new();
+            decoder
+                .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+                .read_to_end(&mut out)
+                .map_err(|e| bad_body(format!("zstd: {e}")))?;
+            if out.len() > limit {
+                return Err(PageFailure::Permanent {
+                    label: "too_large".into(),
+                    reason: format!(
+                        "page is more than {limit} bytes, over --max-page-bytes {max_page_bytes}; raise --max-page-bytes and replay the dead letter if the page is genuine"
+                    ),
+                });
+            }
+            Ok(out)
+        }
+    }
+}
+
 /// Turns one raw-page message into an encoded record: decode, read the body (inline or
 /// object store), check its size, extract off the async threads, encode, check the size.
 pub async fn process_page(
@@ -114,27 +164,32 @@ pub async fn process_page(
         label: "bad_payload".into(),
         reason: format!("bad raw page payload: {e}"),
     })?;
-    let body = match nats::raw_page_body(js, &page).await {
-        Ok(body) => body,
-        Err(NatsError::Message(e)) => {
-            return Err(PageFailure::Permanent {
+    let body = match &page.body {
+        Body::Inline { compression, data } => {
+            decode_inline_capped(*compression, data, max_page_bytes)
+        }
+        Body::ObjectStore { .. } => match nats::raw_page_body(js, &page).await {
+            Ok(body) => Ok(body),
+            Err(NatsError::Message(e)) => Err(PageFailure::Permanent {
                 label: "bad_body".into(),
-                reason: format!("raw page {} body unreadable: {e}", page.url),
-            });
-        }
-        Err(e) => {
-            return Err(PageFailure::Transient {
-                reason: format!("cannot read the body of {}: {e}", page.url),
-            });
-        }
-    };
-    check_page_size(body.len(), max_page_bytes).map_err(|failure| match failure {
-        PageFailure::Permanent { label, reason } => PageFailure::Permanent {
-            label,
-            reason: format!("{}: {reason}", page.url),
+                reason: format!("raw page body unreadable: {e}"),
+            }),
+            Err(e) => {
+                return Err(PageFailure::Transient {
+                    reason: format!("cannot read the body of {}: {e}", page.url),
+                });
+            }
         },
-        other => other,
-    })?;
+    };
+    let body = body
+        .and_then(|body| check_page_size(body.len(), max_page_bytes).map(|()| body))
+        .map_err(|failure| match failure {
+            PageFailure::Permanent { label, reason } => PageFailure::Permanent {
+                label,
+                reason: format!("{}: {reason}", page.url),
+            },
+            other => other,
+        })?;
     let extractor = Arc::clone(extractor);
     let url = page.url.clone();
     let extracted = tokio::task::spawn_blocking(move || {
@@ -350,6 +405,53 @@ pub async fn run_with_limits(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_bodies_decode_within_the_cap() {
+        let page = "<p>statement</p>".repeat(1000);
+        let Body::Inline { compression, data } = Body::inline_zstd(page.as_bytes()) else {
+            panic!("inline body expected");
+        };
+        assert_eq!(compression, Compression::Zstd);
+        assert_eq!(
+            decode_inline_capped(compression, &data, page.len()),
+            Ok(page.clone().into_bytes())
+        );
+        // The declared frame size refuses it before decompressing.
+        let refused = decode_inline_capped(compression, &data, 100).expect_err("over the cap");
+        assert!(
+            refused.to_string().starts_with(&format!(
+                "page is {} bytes, over --max-page-bytes 100",
+                page.len()
+            )),
+            "{refused}"
+        );
+        // A frame without a declared size is cut at the cap while decompressing.
+        let mut streamed = Vec::new();
+        {
+            use std::io::Write as _;
+            let mut encoder = zstd::stream::write::Encoder::new(&mut streamed, 3).expect("encoder");
+            encoder.write_all(page.as_bytes()).expect("compress");
+            encoder.finish().expect("finish");
+        }
+        use base64::Engine as _;
+        let data = base64::engine::general_purpose::STANDARD.encode(&streamed);
+        let refused = decode_inline_capped(Compression::Zstd, &data, 100).expect_err("cut");
+        assert!(
+            refused
+                .to_string()
+                .starts_with("page is more than 100 bytes"),
+            "{refused}"
+        );
+        let plain = base64::engine::general_purpose::STANDARD.encode("abc");
+        assert!(decode_inline_capped(Compression::None, &plain, 2).is_err());
+        assert_eq!(
+            decode_inline_capped(Compression::None, &plain, 3),
+            Ok(b"abc".to_vec())
+        );
+        let junk = decode_inline_capped(Compression::None, "!!", 3).expect_err("junk");
+        assert!(matches!(junk, PageFailure::Permanent { ref label, .. } if label == "bad_body"));
+    }
 
     #[test]
     fn oversize_pages_and_records_are_permanent_failures() {
