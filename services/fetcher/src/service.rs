@@ -386,7 +386,10 @@ impl Fetcher {
         let mut fetched = FuturesOrdered::new();
         let (mut started, mut done) = (0, 0);
         loop {
-            while fetched.len() < self.concurrency && started < sources.len() {
+            // The feed (the first source) alone first: a poll starts with it, so it marks
+            // where one poll ends and the next begins in the site's access log.
+            let limit = if done == 0 { 1 } else { self.concurrency };
+            while fetched.len() < limit && started < sources.len() {
                 fetched.push_back(self.read_listing(&sources[started].0));
                 started += 1;
             }
