@@ -14,6 +14,7 @@ pub mod consumer;
 pub mod messages;
 pub mod nats;
 pub mod ops;
+pub mod runtime;
 pub mod schema;
 pub mod shutdown;
 pub mod subjects;

@@ -4,8 +4,13 @@ use anyhow::Context as _;
 use clap::Parser;
 use fetcher::{Cli, Command};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    shared::runtime::build()
+        .context("cannot start the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     shared::telemetry::init(cli.common.log_format);
     if let Some(Command::Healthcheck) = cli.command {

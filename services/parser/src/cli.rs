@@ -333,8 +333,5 @@ async fn connect_js(
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    shared::runtime::build().context("cannot start the async runtime")
 }

@@ -1,10 +1,16 @@
 //! `sink`: stores speech records and serves them over HTTP. See `sink --help`.
 
+use anyhow::Context as _;
 use clap::Parser;
 use sink::app::{Cli, Command};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    shared::runtime::build()
+        .context("cannot start the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     shared::telemetry::init(cli.common.log_format);
     match cli.command.unwrap_or(Command::Run) {
