@@ -110,7 +110,10 @@ async fn main() -> anyhow::Result<()> {
         match next {
             Some(Ok(message)) => match SpeechRecord::from_json(&message.payload) {
                 Ok(record) => println!("{}", line(&record)),
-                Err(err) => eprintln!("skipped a message on {}: {err}", message.subject),
+                Err(err) => eprintln!(
+                    "not a speech record on {} ({err}); ignored",
+                    message.subject
+                ),
             },
             Some(Err(err)) => eprintln!("subscription interrupted ({err}); resuming"),
             None => break,
