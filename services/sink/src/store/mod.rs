@@ -524,11 +524,38 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
 }
 
 /// The next cursor of a page that fetched `limit + 1` rows.
-pub(crate) fn next_cursor(
-    query: &Query,
-    fetched: usize,
-    last: Option<(i64, &str)>,
-) -> Option<Cursor> {
+/// One row of a listing query, as both stores select it (`LIMIT limit + 1`, so one row more
+/// than the page tells whether another page follows).
+#[derive(sqlx::FromRow)]
+pub(crate) struct ListRow {
+    pub record: String,
+    pub published_us: i64,
+    pub id: String,
+    pub snippet: Option<String>,
+}
+
+/// Turns the rows of a listing query into a page and the cursor of the next one.
+pub(crate) fn page_of(query: &Query, mut rows: Vec<ListRow>) -> Page {
+    let fetched = rows.len();
+    rows.truncate(query.limit as usize);
+    let next_cursor = next_cursor(
+        query,
+        fetched,
+        rows.last().map(|r| (r.published_us, r.id.as_str())),
+    );
+    Page {
+        items: rows
+            .into_iter()
+            .map(|r| Hit {
+                record: r.record,
+                snippet: r.snippet,
+            })
+            .collect(),
+        next_cursor,
+    }
+}
+
+fn next_cursor(query: &Query, fetched: usize, last: Option<(i64, &str)>) -> Option<Cursor> {
     if fetched <= query.limit as usize {
         return None;
     }

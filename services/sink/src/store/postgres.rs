@@ -10,8 +10,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, Postgres, QueryBuilder};
 
 use super::{
-    Cursor, Hit, Page, Query, Store, StoreError, StoreOutcome, VersionEntry, contains_pattern,
-    next_cursor, plan, redact_url, ts_config,
+    Cursor, ListRow, Page, Query, Store, StoreError, StoreOutcome, VersionEntry, contains_pattern,
+    page_of, plan, redact_url, ts_config,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -33,14 +33,6 @@ struct LatestRow {
     id: String,
     content_hash: String,
     version: i32,
-}
-
-#[derive(sqlx::FromRow)]
-struct ListRow {
-    record: String,
-    published_us: i64,
-    id: String,
-    snippet: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -287,24 +279,8 @@ impl Store for PgStore {
             .push_bind(i64::from(query.limit) + 1)
             .push(" OFFSET ")
             .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-        let mut rows: Vec<ListRow> = sql.build_query_as().fetch_all(&self.pool).await?;
-        let fetched = rows.len();
-        rows.truncate(query.limit as usize);
-        let next = next_cursor(
-            query,
-            fetched,
-            rows.last().map(|r| (r.published_us, r.id.as_str())),
-        );
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(|r| Hit {
-                    record: r.record,
-                    snippet: r.snippet,
-                })
-                .collect(),
-            next_cursor: next,
-        })
+        let rows: Vec<ListRow> = sql.build_query_as().fetch_all(&self.pool).await?;
+        Ok(page_of(query, rows))
     }
 
     async fn versions(&self, id: &str) -> Result<Vec<VersionEntry>, StoreError> {

@@ -12,8 +12,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
-    Cursor, Hit, Page, Query, Store, StoreError, StoreOutcome, VersionEntry, contains_pattern,
-    next_cursor, plan,
+    Cursor, ListRow, Page, Query, Store, StoreError, StoreOutcome, VersionEntry, contains_pattern,
+    page_of, plan,
 };
 use crate::params::fts5_query;
 
@@ -30,14 +30,6 @@ struct LatestRow {
     id: String,
     content_hash: String,
     version: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct ListRow {
-    record: String,
-    published_us: i64,
-    id: String,
-    snippet: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -252,24 +244,7 @@ impl Store for SqliteStore {
             .push(" OFFSET ")
             .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
         let rows: Vec<ListRow> = sql.build_query_as().fetch_all(&self.pool).await?;
-        let fetched = rows.len();
-        let mut items: Vec<ListRow> = rows;
-        items.truncate(query.limit as usize);
-        let next = next_cursor(
-            query,
-            fetched,
-            items.last().map(|r| (r.published_us, r.id.as_str())),
-        );
-        Ok(Page {
-            items: items
-                .into_iter()
-                .map(|r| Hit {
-                    record: r.record,
-                    snippet: r.snippet,
-                })
-                .collect(),
-            next_cursor: next,
-        })
+        Ok(page_of(query, rows))
     }
 
     async fn versions(&self, id: &str) -> Result<Vec<VersionEntry>, StoreError> {
