@@ -18,7 +18,9 @@ use shared::messages::{Body, DeadLetter, RawPage, hex_digest};
 use testkit::{Fault, FetcherMode, Pipeline, PipelineOptions, free_port, http_get, http_get_json};
 
 use crate::drills::{assert_running, bounded, jetstream, publish_raw, raw_page, read_dead_letters};
-use crate::pipeline::{FETCH_ONCE, READY, assert_store_matches, expected_ids, wait_stored};
+use crate::pipeline::{
+    FETCH_ONCE, READY, assert_store_matches, expected_ids, poll_once_and_wait_stored, wait_stored,
+};
 
 /// A page the parser must refuse: its name, content type and bytes.
 struct Hostile {
@@ -522,10 +524,7 @@ async fn api_parameters_carrying_sql_or_nonsense_get_400_with_a_json_error_never
         })
         .await;
         pipeline.wait_ready(READY).await;
-        let expected = expected_ids(&pipeline.site);
-        let (status, log) = pipeline.fetch_once(FETCH_ONCE).await;
-        assert!(status.success(), "fetcher --once exited {status}:\n{log}");
-        wait_stored(&pipeline, &expected).await;
+        let expected = poll_once_and_wait_stored(&pipeline).await;
         let api = &pipeline.api;
         let long = "A".repeat(20_000);
         let bad = [

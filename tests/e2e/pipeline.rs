@@ -79,6 +79,16 @@ pub(crate) async fn wait_stored(pipeline: &Pipeline, expected: &BTreeSet<String>
     }
 }
 
+/// Runs `fetcher --once` (which must succeed) and waits until every statement visible on the
+/// fixture site is stored; returns their record ids.
+pub(crate) async fn poll_once_and_wait_stored(pipeline: &Pipeline) -> BTreeSet<String> {
+    let expected = expected_ids(&pipeline.site);
+    let (status, log) = pipeline.fetch_once(FETCH_ONCE).await;
+    assert!(status.success(), "fetcher --once exited {status}:\n{log}");
+    wait_stored(pipeline, &expected).await;
+    expected
+}
+
 /// Messages in a JetStream stream.
 pub(crate) async fn stream_messages(nats_url: &str, stream: &str) -> u64 {
     let client = async_nats::connect(nats_url)
@@ -429,10 +439,7 @@ async fn an_edit_after_publication_updates_the_stored_record_in_place() {
     })
     .await;
     pipeline.wait_ready(READY).await;
-    let expected = expected_ids(&pipeline.site);
-    let (status, log) = pipeline.fetch_once(FETCH_ONCE).await;
-    assert!(status.success(), "fetcher --once exited {status}:\n{log}");
-    wait_stored(&pipeline, &expected).await;
+    let expected = poll_once_and_wait_stored(&pipeline).await;
     let raw_before = stream_messages(pipeline.nats_url(), shared::subjects::RAW_STREAM).await;
 
     // Edit the English version of the newest statement with an English page.

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::pipeline::{
-    FETCH_ONCE, GRACEFUL, READY, assert_store_matches, expected_ids, stream_messages, wait_stored,
+    FETCH_ONCE, GRACEFUL, READY, assert_store_matches, expected_ids, poll_once_and_wait_stored,
+    stream_messages, wait_stored,
 };
 use testkit::{
     Fault, FetcherMode, Pipeline, PipelineOptions, Service, TempDatabase, free_port, http_get,
@@ -100,10 +101,7 @@ async fn a_three_node_cluster_keeps_the_pipeline_going_when_a_node_dies() {
     })
     .await;
     pipeline.wait_ready(READY).await;
-    let expected = expected_ids(&pipeline.site);
-    let (status, log) = pipeline.fetch_once(FETCH_ONCE).await;
-    assert!(status.success(), "fetcher --once exited {status}:\n{log}");
-    wait_stored(&pipeline, &expected).await;
+    poll_once_and_wait_stored(&pipeline).await;
 
     // One node of three dies: the R3 streams keep their quorum.
     pipeline.nats[2].kill();
@@ -140,10 +138,7 @@ async fn the_pipeline_stores_in_postgresql_too() {
     })
     .await;
     pipeline.wait_ready(READY).await;
-    let expected = expected_ids(&pipeline.site);
-    let (status, log) = pipeline.fetch_once(FETCH_ONCE).await;
-    assert!(status.success(), "fetcher --once exited {status}:\n{log}");
-    wait_stored(&pipeline, &expected).await;
+    let expected = poll_once_and_wait_stored(&pipeline).await;
     assert_store_matches(&pipeline, &expected).await;
     let status = pipeline.sink.terminate_within(GRACEFUL).await;
     assert!(
