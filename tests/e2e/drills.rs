@@ -130,6 +130,30 @@ async fn messages_now(js: &async_nats::jetstream::Context, stream: &str) -> u64 
     }
 }
 
+/// Messages in `stream`, asking again until JetStream answers: right after a node dies the
+/// client may be reconnecting, and a count of 0 then would be a false alarm.
+async fn messages_answered(js: &async_nats::jetstream::Context, stream: &str) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = match js.get_stream(stream).await {
+            Ok(mut s) => s
+                .info()
+                .await
+                .map(|i| i.state.messages)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match answer {
+            Ok(messages) => return messages,
+            Err(err) if Instant::now() < deadline => {
+                eprintln!("stream {stream} info not available yet ({err}); asking again");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(err) => panic!("stream {stream} info unavailable for 30 s: {err}"),
+        }
+    }
+}
+
 /// Waits until `progress()` reaches `at_least`; returns the value seen.
 async fn wait_progress<F, Fut>(what: &str, at_least: u64, mut progress: F) -> u64
 where
@@ -212,17 +236,17 @@ pub(crate) async fn assert_exactly_once(pipeline: &Pipeline, expected: &BTreeSet
     );
     let js = jetstream(pipeline.nats_url()).await;
     assert_eq!(
-        messages_now(&js, RAW_STREAM).await,
+        messages_answered(&js, RAW_STREAM).await,
         expected.len() as u64,
         "RAW_PAGES holds one message per language version"
     );
     assert_eq!(
-        messages_now(&js, SPEECH_STREAM).await,
+        messages_answered(&js, SPEECH_STREAM).await,
         expected.len() as u64,
         "SPEECHES holds one record per language version (republished records are de-duplicated)"
     );
     assert_eq!(
-        messages_now(&js, DEAD_LETTER_STREAM).await,
+        messages_answered(&js, DEAD_LETTER_STREAM).await,
         0,
         "nothing is dead-lettered by a fault drill\n{}",
         pipeline.logs()
