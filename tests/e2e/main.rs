@@ -6,6 +6,7 @@ mod hostile;
 mod pipeline;
 mod resilience;
 mod site;
+mod soak;
 
 mod kit_smoke {
     #[test]

@@ -77,21 +77,27 @@ impl TempDatabase {
 
     /// Runs `sql` with psql on `url` and returns its unaligned output.
     pub fn psql(&self, url: &str, sql: &str) -> String {
+        self.try_psql(url, sql).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`TempDatabase::psql`], with a failed query as an error instead of a panic.
+    pub fn try_psql(&self, url: &str, sql: &str) -> Result<String, String> {
         let out = Command::new("psql")
             .args([url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
             .output()
-            .unwrap_or_else(|e| {
-                panic!(
+            .map_err(|e| {
+                format!(
                     "cannot run psql ({e}): install the PostgreSQL client and start the server \
                      (scripts/ensure-postgres), or set TEST_DATABASE_URL"
                 )
-            });
-        assert!(
-            out.status.success(),
-            "psql {sql:?} on {url} failed: {}; start PostgreSQL (scripts/ensure-postgres) or set TEST_DATABASE_URL",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+            })?;
+        if !out.status.success() {
+            return Err(format!(
+                "psql {sql:?} on {url} failed: {}; start PostgreSQL (scripts/ensure-postgres) or set TEST_DATABASE_URL",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
     /// A number from a query on the database itself (not through the proxy).

@@ -5,8 +5,10 @@ pub mod database;
 pub mod nats;
 pub mod pipeline;
 pub mod proxy;
+pub mod rng;
 pub mod services;
 pub mod site;
+pub mod soak;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,11 +1,15 @@
 //! A TCP proxy on loopback that a test can cut: every live connection is closed and new ones
 //! are dropped at once until [`TcpProxy::restore`]. Put it between a service and its database
-//! (or any TCP server) to make that server "unreachable" without stopping it.
+//! (or any TCP server) to make that server "unreachable" without stopping it, or slow with
+//! [`TcpProxy::set_latency`].
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{AbortHandle, JoinHandle};
 
@@ -14,12 +18,18 @@ struct ProxyState {
     cut: AtomicBool,
     accepted: AtomicUsize,
     refused: AtomicUsize,
+    /// Delay added before forwarding each chunk, in microseconds.
+    latency_us: AtomicU64,
     live: Mutex<Vec<AbortHandle>>,
 }
 
 impl ProxyState {
     fn live(&self) -> std::sync::MutexGuard<'_, Vec<AbortHandle>> {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn latency(&self) -> Duration {
+        Duration::from_micros(self.latency_us.load(Ordering::SeqCst))
     }
 }
 
@@ -75,6 +85,18 @@ impl TcpProxy {
         self.state.cut.store(false, Ordering::SeqCst);
     }
 
+    /// Delays every chunk forwarded, in either direction, by `latency` (zero: no delay), on
+    /// live connections and new ones alike.
+    pub fn set_latency(&self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.state.latency_us.store(micros, Ordering::SeqCst);
+    }
+
+    /// The delay added to each chunk forwarded.
+    pub fn latency(&self) -> Duration {
+        self.state.latency()
+    }
+
     /// Whether it is cut.
     pub fn is_cut(&self) -> bool {
         self.state.cut.load(Ordering::SeqCst)
@@ -115,7 +137,7 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, state: Arc<Pro
             match TcpStream::connect(upstream).await {
                 Ok(server) => {
                     conn_state.accepted.fetch_add(1, Ordering::SeqCst);
-                    forward(client, server).await;
+                    forward(client, server, conn_state).await;
                 }
                 Err(_) => {
                     conn_state.refused.fetch_add(1, Ordering::SeqCst);
@@ -133,16 +155,39 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, state: Arc<Pro
     }
 }
 
-async fn forward(mut client: TcpStream, mut server: TcpStream) {
+async fn forward(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) {
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    tokio::join!(
+        pipe(client_read, server_write, &state),
+        pipe(server_read, client_write, &state)
+    );
+}
+
+/// Copies `from` to `to` chunk by chunk, each after the proxy's current latency.
+async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, state: &ProxyState) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let delay = state.latency();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn echo_server() -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -188,5 +233,29 @@ mod tests {
         let mut after = TcpStream::connect(proxy.addr()).await.expect("connect");
         assert_eq!(round_trip(&mut after).await.expect("echo"), b"ping");
         assert_eq!(proxy.accepted(), 2);
+    }
+
+    #[tokio::test]
+    async fn latency_delays_each_round_trip_until_set_back_to_zero() {
+        let proxy = TcpProxy::start(echo_server().await).await;
+        let mut stream = TcpStream::connect(proxy.addr()).await.expect("connect");
+        proxy.set_latency(Duration::from_millis(150));
+        assert_eq!(proxy.latency(), Duration::from_millis(150));
+        let started = std::time::Instant::now();
+        assert_eq!(round_trip(&mut stream).await.expect("echo"), b"ping");
+        // Both directions are delayed: at least two latencies per round trip.
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            started.elapsed()
+        );
+        proxy.set_latency(Duration::ZERO);
+        let started = std::time::Instant::now();
+        assert_eq!(round_trip(&mut stream).await.expect("echo"), b"ping");
+        assert!(
+            started.elapsed() < Duration::from_millis(300),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

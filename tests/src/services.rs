@@ -171,12 +171,21 @@ impl Service {
 
     /// Sends SIGTERM (graceful shutdown).
     pub fn signal_term(&mut self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the signal named `name` (`TERM`, `STOP`, `CONT`, …) with kill(1); panics when
+    /// it cannot be sent to a process that is still running.
+    pub fn signal(&mut self, name: &str) {
         if let Some(pid) = self.pid() {
             let sent = Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
+                .args([&format!("-{name}"), &pid.to_string()])
                 .status();
             if !sent.as_ref().is_ok_and(|s| s.success()) && self.try_status().is_none() {
-                panic!("cannot send SIGTERM to {} (pid {pid}): {sent:?}", self.name);
+                panic!(
+                    "cannot send SIG{name} to {} (pid {pid}): {sent:?}",
+                    self.name
+                );
             }
         }
     }

@@ -250,6 +250,13 @@ impl Corpus {
         synthetic::days(n)
     }
 
+    /// The statement [`Corpus::synthetic`] generates as its `i`-th (id 3000000+i), published
+    /// at `published` (Moscow local time) and held back: for sites that publish while serving
+    /// ([`FixtureSite::add`]).
+    pub fn generated_statement(i: usize, published: NaiveDateTime) -> Statement {
+        synthetic::build(i, published, true)
+    }
+
     /// Its statements (visible and held back).
     pub fn statements(&self) -> &[Statement] {
         &self.statements
@@ -513,6 +520,22 @@ impl FixtureSite {
             .unwrap_or_else(|| panic!("fixture site has no statement {doc_id}"));
         statement.visible = true;
         state.changed_at = bump(state.changed_at);
+    }
+
+    /// Adds a statement while serving; a held-back one stays hidden until
+    /// [`FixtureSite::release`]. Panics when its id is already served.
+    pub fn add(&self, statement: Statement) {
+        let mut state = self.shared.lock();
+        let id = &statement.meta.doc_id;
+        assert!(
+            !state.statements.iter().any(|s| &s.meta.doc_id == id),
+            "fixture site already has statement {id}"
+        );
+        if statement.visible {
+            state.changed_at = bump(state.changed_at);
+        }
+        state.statements.push(statement);
+        sort_newest_first(&mut state.statements);
     }
 
     /// Releases every held-back statement; returns their ids.
@@ -1305,23 +1328,7 @@ fn feed(state: &SiteState, base_url: &str, lang: &str) -> Resource {
 mod synthetic {
     use super::*;
 
-    /// Deterministic generator (64-bit LCG), seeded per statement.
-    struct Rng(u64);
-
-    impl Rng {
-        fn new(seed: u64) -> Rng {
-            Rng(seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407))
-        }
-        fn next(&mut self, n: usize) -> usize {
-            self.0 = self
-                .0
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((self.0 >> 33) as usize) % n.max(1)
-        }
-    }
+    use crate::rng::Rng;
 
     const PLACES_EN: [&str; 6] = [
         "Moscow",
@@ -1427,7 +1434,7 @@ mod synthetic {
         build(i, start + chrono::Duration::minutes(60 * k as i64), true)
     }
 
-    fn build(i: usize, published: NaiveDateTime, held_back: bool) -> Statement {
+    pub(super) fn build(i: usize, published: NaiveDateTime, held_back: bool) -> Statement {
         let mut rng = Rng::new(i as u64);
         let doc_id = (3_000_000 + i).to_string();
         let place = rng.next(PLACES_EN.len());
