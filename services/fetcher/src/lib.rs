@@ -7,7 +7,8 @@
 //! * [`lease`] (pure) and [`leader`]: one active poller among replicas, through a lease in
 //!   the key-value bucket.
 //! * [`http`]: the one polite HTTP client; [`state`]: the key-value seen-state;
-//!   [`publish`]: raw pages onto JetStream; [`service`]: polls, edits and backfills.
+//!   [`publish`]: raw pages onto JetStream; [`service`]: polls, edits and backfills;
+//!   [`ordered`]: the one bounded-concurrency helper they share.
 
 pub mod config;
 pub mod http;
@@ -15,6 +16,7 @@ pub mod leader;
 pub mod lease;
 pub mod listing;
 pub mod metrics;
+pub mod ordered;
 pub mod politeness;
 pub mod publish;
 pub mod robots;

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream;
 use chrono::{NaiveDate, Utc};
 use futures_util::StreamExt;
-use futures_util::stream::FuturesOrdered;
 use shared::messages::{Lang, ListingHint, SOURCE_MID_RU, hex_digest};
 use shared::nats::NatsError;
 use shared::subjects;
@@ -21,6 +20,7 @@ use crate::leader::{LeaseHandle, LeaseSettings, Standing};
 use crate::lease::holder_id;
 use crate::listing::{ListingItem, day_listing_path, parse_listing, parse_rss, section_path};
 use crate::metrics::Metrics;
+use crate::ordered::in_order;
 use crate::politeness::RetryPolicy;
 use crate::publish::{PublishError, Publisher, raw_page};
 use crate::safety::{Site, SiteError};
@@ -380,24 +380,14 @@ impl Fetcher {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut listed: Vec<(Url, Validators, Vec<String>)> = Vec::new();
         // Listings are requested concurrently (still spaced by --request-interval) and read
-        // in their order, so the merge is the same as one at a time.
-        // (Index-driven FuturesOrdered rather than `stream::iter(..).buffered(..)` over a
-        // closure: the latter makes the poll's future not provably `Send`.)
-        let mut fetched = FuturesOrdered::new();
-        let (mut started, mut done) = (0, 0);
-        loop {
-            // The feed (the first source) alone first: a poll starts with it, so it marks
-            // where one poll ends and the next begins in the site's access log.
-            let limit = if done == 0 { 1 } else { self.concurrency };
-            while fetched.len() < limit && started < sources.len() {
-                fetched.push_back(self.read_listing(&sources[started].0));
-                started += 1;
-            }
-            let Some(result) = fetched.next().await else {
-                break;
-            };
-            let (url, section) = &sources[done];
-            done += 1;
+        // in their order, so the merge is the same as one at a time. The feed (the first
+        // source) alone first: a poll starts with it, so it marks where one poll ends and the
+        // next begins in the site's access log.
+        let mut fetched = in_order(&sources, self.concurrency, |(url, _)| {
+            self.read_listing(url)
+        })
+        .first_alone();
+        while let Some(((url, section), result)) = fetched.next().await {
             match result? {
                 Ok(Fetched::Page(page)) => {
                     let text = String::from_utf8_lossy(&page.body);
@@ -428,18 +418,8 @@ impl Fetcher {
         let mut published: HashSet<String> = HashSet::new();
         // Up to --fetch-concurrency statements in flight; results in listing order. Each is
         // marked seen only after its own publish acknowledgement.
-        let mut fetches = FuturesOrdered::new();
-        let (mut started, mut done) = (0, 0);
-        loop {
-            while fetches.len() < self.concurrency && started < items.len() {
-                fetches.push_back(self.fetch_new(lang, &items[started]));
-                started += 1;
-            }
-            let Some(result) = fetches.next().await else {
-                break;
-            };
-            let item = &items[done];
-            done += 1;
+        let mut fetches = in_order(&items, self.concurrency, |item| self.fetch_new(lang, item));
+        while let Some((item, result)) = fetches.next().await {
             match result {
                 Ok(ItemResult::Published) => {
                     report.new += 1;
@@ -565,16 +545,10 @@ impl Fetcher {
             .into_iter()
             .filter(|doc_id| !skip.contains(doc_id))
             .collect();
-        let mut checks = FuturesOrdered::new();
-        let mut started = 0;
-        loop {
-            while checks.len() < self.concurrency && started < due.len() {
-                checks.push_back(self.recheck_one(lang, &due[started]));
-                started += 1;
-            }
-            let Some(result) = checks.next().await else {
-                break;
-            };
+        let mut checks = in_order(&due, self.concurrency, |doc_id| {
+            self.recheck_one(lang, doc_id)
+        });
+        while let Some((_, result)) = checks.next().await {
             match result? {
                 Rechecked::Skipped | Rechecked::Unchanged | Rechecked::Gone => {}
                 Rechecked::Edited => report.edited += 1,
@@ -688,21 +662,13 @@ impl Fetcher {
                     }
                 }
             }
-            let mut pages = FuturesOrdered::new();
             let mut todo: Vec<(Lang, ListingItem)> = Vec::new();
             let mut queued: HashSet<(Lang, String)> = HashSet::new();
-            let (mut begun, mut done) = (0, 0);
-            loop {
-                while pages.len() < self.concurrency && begun < listings.len() {
-                    pages.push_back(self.http.get(&listings[begun].2, None));
-                    begun += 1;
-                }
-                let Some(result) = pages.next().await else {
-                    break;
-                };
-                let (lang, section, url) = &listings[done];
+            let mut pages = in_order(&listings, self.concurrency, |(_, _, url)| {
+                self.http.get(url, None)
+            });
+            while let Some(((lang, section, url), result)) = pages.next().await {
                 let lang = *lang;
-                done += 1;
                 let items = match result {
                     Ok(Fetched::Page(page)) => parse_listing(
                         &String::from_utf8_lossy(&page.body),
@@ -731,19 +697,10 @@ impl Fetcher {
             drop(pages);
             // The day's statements, up to --fetch-concurrency at once; the checkpoint below
             // advances only when every one of them is published (or was known).
-            let mut fetches = FuturesOrdered::new();
-            let (mut begun, mut done) = (0, 0);
-            loop {
-                while fetches.len() < self.concurrency && begun < todo.len() {
-                    let (lang, item) = &todo[begun];
-                    fetches.push_back(self.fetch_new(*lang, item));
-                    begun += 1;
-                }
-                let Some(result) = fetches.next().await else {
-                    break;
-                };
-                let (lang, item) = &todo[done];
-                done += 1;
+            let mut fetches = in_order(&todo, self.concurrency, |(lang, item)| {
+                self.fetch_new(*lang, item)
+            });
+            while let Some(((lang, item), result)) = fetches.next().await {
                 match result {
                     Ok(ItemResult::Published) => {
                         report.pages += 1;
