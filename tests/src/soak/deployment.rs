@@ -45,12 +45,18 @@ pub struct Slot {
     pub peak_rss_kib: u64,
     /// Most open file descriptors seen.
     pub peak_fds: usize,
-    /// The log of each process that ended, last lines.
-    pub past_logs: Vec<String>,
+    /// Where the full log of every process of this slot is kept (`{dir}/{name}.log`).
+    log_file: std::path::PathBuf,
 }
 
 impl Slot {
-    fn new(name: String, role: Role, args: Vec<String>, env: Vec<(String, String)>) -> Slot {
+    fn new(
+        name: String,
+        role: Role,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        log_dir: &std::path::Path,
+    ) -> Slot {
         let ops = args
             .iter()
             .position(|a| a == "--metrics-listen")
@@ -63,7 +69,6 @@ impl Slot {
             .and_then(|i| args.get(i + 1))
             .map(|a| format!("http://{a}"));
         Slot {
-            name,
             role,
             args,
             env,
@@ -75,7 +80,8 @@ impl Slot {
             starts: 0,
             peak_rss_kib: 0,
             peak_fds: 0,
-            past_logs: Vec::new(),
+            log_file: log_dir.join(format!("{name}.log")),
+            name,
         }
     }
 
@@ -106,11 +112,41 @@ impl Slot {
     pub fn kill(&mut self) {
         if let Some(mut service) = self.service.take() {
             service.kill();
-            self.past_logs
-                .push(crate::pipeline::tail(&service.log(), 40));
+            self.keep_log(&service, "killed");
         }
         self.down = true;
         self.paused = false;
+    }
+
+    /// Appends the log of `service` to the slot's log file (the temporary one goes with it).
+    fn keep_log(&self, service: &Service, how: &str) {
+        use std::io::Write as _;
+        let kept = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_file)
+            .and_then(|mut f| {
+                f.write_all(service.log().as_bytes())?;
+                writeln!(
+                    f,
+                    "----- soak: process {} {how} -----",
+                    service.pid().unwrap_or_default()
+                )
+            });
+        if let Err(e) = kept {
+            eprintln!(
+                "soak: cannot keep the log of {} in {}: {e}",
+                self.name,
+                self.log_file.display()
+            );
+        }
+    }
+
+    /// Appends the running process's log to the slot's log file (at the end of a soak).
+    pub fn keep_current_log(&self) {
+        if let Some(service) = &self.service {
+            self.keep_log(service, "still running at the end");
+        }
     }
 
     /// SIGSTOP.
@@ -207,8 +243,9 @@ pub struct Deployment {
     pub slots: Vec<SharedSlot>,
 }
 
-/// Fetcher flags of a soak: short polls, every recent statement re-checked at each poll, a
-/// quick lease hand-over and retries sized for bursts of faults rather than politeness.
+/// Fetcher flags of a soak: short polls, recent statements re-checked often (a ten-minute-old
+/// one every minute), a quick lease hand-over and retries sized for bursts of faults rather
+/// than politeness.
 const FETCHER_FLAGS: [&str; 26] = [
     "--langs",
     "en,ru",
@@ -217,7 +254,7 @@ const FETCHER_FLAGS: [&str; 26] = [
     "--poll-interval",
     "3s",
     "--recheck-spacing",
-    "0",
+    "0.1",
     "--lease-ttl",
     "6s",
     "--lease-renew",
@@ -245,7 +282,7 @@ pub fn node(nats: &Mutex<NatsServer>) -> MutexGuard<'_, NatsServer> {
 
 impl Deployment {
     /// Starts the cluster, the database proxy and every service; `sites` must be serving.
-    pub async fn start(sites: Vec<SourceSite>) -> Deployment {
+    pub async fn start(sites: Vec<SourceSite>, log_dir: &std::path::Path) -> Deployment {
         let nats = NatsServer::start_cluster(3);
         let nats_url = cluster_url(&nats);
         let nats: Vec<_> = nats.into_iter().map(|n| Arc::new(Mutex::new(n))).collect();
@@ -264,6 +301,7 @@ impl Deployment {
                 Role::Parser,
                 args,
                 env.clone(),
+                log_dir,
             ));
             let args = vec![
                 "--database-url".to_string(),
@@ -278,6 +316,7 @@ impl Deployment {
                 Role::Sink,
                 args,
                 env.clone(),
+                log_dir,
             ));
         }
         for (s, site) in sites.iter().enumerate() {
@@ -286,7 +325,13 @@ impl Deployment {
                 args.extend(FETCHER_FLAGS.iter().map(|f| f.to_string()));
                 args.extend(["--metrics-listen".to_string(), ops()]);
                 let name = format!("fetcher-{}-{i}", site.source);
-                slots.push(Slot::new(name, Role::Fetcher(s), args, env.clone()));
+                slots.push(Slot::new(
+                    name,
+                    Role::Fetcher(s),
+                    args,
+                    env.clone(),
+                    log_dir,
+                ));
             }
         }
         for slot in &mut slots {

@@ -64,7 +64,7 @@ pub async fn run(options: &Options) -> anyhow::Result<bool> {
         source: "mid.ru".into(),
         site: site.clone(),
     }];
-    let deployment = Arc::new(Deployment::start(sites).await);
+    let deployment = Arc::new(Deployment::start(sites, &options.out).await);
     let mut failures = Vec::new();
     let not_ready = deployment.wait_ready(WARM_UP).await;
     if !not_ready.is_empty() {
@@ -176,13 +176,14 @@ pub async fn run(options: &Options) -> anyhow::Result<bool> {
     let observed = observe::observe(&deployment, &js)
         .await
         .map_err(anyhow::Error::msg)?;
-    let verdict = check(generator.log(), &observed);
+    let mut verdict = check(generator.log(), &observed);
+    explain_lost(&mut verdict, &deployment);
     let passed = verdict.passed() && failures.is_empty();
     let summary = summary(
         options, &events, &verdict, &failures, &resources, started, passed,
     );
     println!("{summary}");
-    write_outputs(options, &events, &generator, &summary, &deployment, passed).await?;
+    write_outputs(options, &events, &generator, &summary, &deployment).await?;
     if !passed {
         println!("event log (also in {}/events.log):", options.out.display());
         for line in events.lines() {
@@ -194,6 +195,45 @@ pub async fn run(options: &Options) -> anyhow::Result<bool> {
         );
     }
     Ok(passed)
+}
+
+/// Adds to each lost revision what the site saw of its page: never requested (the fetchers
+/// did not find it) or served (then lost on the way).
+fn explain_lost(verdict: &mut Verdict, deployment: &Deployment) {
+    let requests: Vec<_> = deployment
+        .sites
+        .iter()
+        .map(|s| (s.source.as_str(), s.site.requests()))
+        .collect();
+    for lost in &mut verdict.lost {
+        let id = lost.split(": ").next().unwrap_or_default().to_string();
+        let mut parts = id.rsplitn(3, ':');
+        let (Some(lang), Some(doc_id), Some(source)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let (prefix, suffix) = (format!("/{lang}/"), format!("/{doc_id}/"));
+        let (mut served, mut not_modified) = (0, 0);
+        for (_, log) in requests.iter().filter(|(s, _)| *s == source) {
+            for r in log
+                .iter()
+                .filter(|r| r.path.starts_with(&prefix) && r.path.ends_with(&suffix))
+            {
+                match r.status {
+                    200 => served += 1,
+                    304 => not_modified += 1,
+                    _ => {}
+                }
+            }
+        }
+        if served + not_modified == 0 {
+            lost.push_str(" (its page was never requested: no fetcher found it)");
+        } else {
+            lost.push_str(&format!(
+                " (its page was served {served} times, 304 {not_modified} times)"
+            ));
+        }
+    }
 }
 
 fn try_sabotage(
@@ -396,7 +436,6 @@ async fn write_outputs(
     generator: &Generator,
     summary: &str,
     deployment: &Deployment,
-    passed: bool,
 ) -> anyhow::Result<()> {
     std::fs::write(options.out.join("summary.txt"), summary)?;
     std::fs::write(
@@ -409,16 +448,8 @@ async fn write_outputs(
         log.push('\n');
     }
     std::fs::write(options.out.join("publications.jsonl"), log)?;
-    if !passed {
-        for slot in &deployment.slots {
-            let s = slot.lock().await;
-            let mut text = s
-                .past_logs
-                .join("\n----- (process killed; next one) -----\n");
-            text.push_str("\n----- current process -----\n");
-            text.push_str(&s.log_tail(400));
-            std::fs::write(options.out.join(format!("{}.log", s.name)), text)?;
-        }
+    for slot in &deployment.slots {
+        slot.lock().await.keep_current_log();
     }
     Ok(())
 }
