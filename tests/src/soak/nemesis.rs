@@ -99,6 +99,8 @@ pub fn schedule(seed: u64, window: f64, slots: usize, nodes: usize, sites: usize
             Kind::KillNatsNode => (1, 1, rng.range(3, 20)),
             Kind::CutDatabase => (2, 1, rng.range(2, 15)),
             Kind::SlowDatabase => (2, 1, rng.range(5, 30)),
+            // Site faults: bursts of 3 to 30 requests, within 2 to 12 s (then the site
+            // answers normally again), one burst at a time per site.
             Kind::SiteSlow => (3, sites, rng.range(5, 25)),
             _ => (3, sites, rng.range(3, 30)),
         };
@@ -107,7 +109,11 @@ pub fn schedule(seed: u64, window: f64, slots: usize, nodes: usize, sites: usize
         if busy.get(&key).is_some_and(|&until| until > t) {
             continue;
         }
-        let lasts = if group == 3 { 1.0 } else { size as f64 };
+        let lasts = if group == 3 {
+            site_burst_secs(size) as f64
+        } else {
+            size as f64
+        };
         // Faults end within the window, so the system heals before the drain.
         if t + lasts >= window {
             continue;
@@ -184,6 +190,13 @@ impl Events {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+}
+
+/// How long a site burst of `size` requests lasts at most: a count-based burst that outlived
+/// it would keep a fetcher that backs off (its circuit breaker lets one request through per
+/// cool-down) failing for minutes.
+fn site_burst_secs(size: u64) -> u64 {
+    2 + size % 11
 }
 
 /// Applies `fault` and heals it after its duration.
@@ -279,9 +292,17 @@ pub async fn apply(deployment: Arc<Deployment>, fault: Planned, events: Events) 
                     fault.size,
                 ),
             };
+            let within = site_burst_secs(fault.size);
             events.count(fault.kind);
-            events.log(format!("{name}: {} next requests get {injected:?}", times));
+            events.log(format!(
+                "{name}: the next {times} requests within {within}s get {injected:?}"
+            ));
             site.site.inject("/", injected, times as usize);
+            tokio::time::sleep(Duration::from_secs(within)).await;
+            if site.site.pending_faults() > 0 {
+                site.site.clear_faults();
+            }
+            events.log(format!("{name}: over, the site answers normally"));
         }
     }
 }
