@@ -2,6 +2,8 @@
 //!
 //! * [`messages`]: the versioned serde types that travel over NATS (raw pages, speech
 //!   records, dead letters), with their JSON Schemas in `shared/schemas/`.
+//! * [`profile`]: source profiles (one TOML file per site, built-ins in `shared/sources/`),
+//!   loaded and validated, with their JSON Schema in `shared/schemas/`.
 //! * [`subjects`]: the subject hierarchy, streams, consumers and key-value buckets.
 //! * [`nats`]: connecting with retry, creating streams idempotently, durable publishing.
 //! * [`consumer`]: the one pull-consumer loop (explicit acks, naks, dead letters).
@@ -14,6 +16,7 @@ pub mod consumer;
 pub mod messages;
 pub mod nats;
 pub mod ops;
+pub mod profile;
 pub mod runtime;
 pub mod schema;
 pub mod shutdown;

@@ -1,8 +1,9 @@
-//! JSON Schemas of the messages, generated from the types. The committed copies in
+//! JSON Schemas of the messages and of source profiles, generated from the types. The committed copies in
 //! `shared/schemas/` are checked against the types by a test; regenerate them with
 //! `UPDATE_SCHEMAS=1 cargo test -p shared schemas`.
 
 use crate::messages::{DeadLetter, RawPage, SpeechRecord};
+use crate::profile::SourceProfile;
 
 /// `(file name, pretty JSON Schema)` for every message type.
 pub fn all() -> Vec<(&'static str, String)> {
@@ -20,6 +21,10 @@ pub fn all() -> Vec<(&'static str, String)> {
         (
             "dead_letter.v1.json",
             pretty(schemars::schema_for!(DeadLetter)),
+        ),
+        (
+            "source_profile.json",
+            pretty(schemars::schema_for!(SourceProfile)),
         ),
     ]
 }

@@ -21,7 +21,7 @@ pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
 
-    /// Extra officials registry (JSON, same format as services/parser/data/officials.json),
+    /// Extra officials registry (JSON, same format as shared/sources/mid.ru.officials.json),
     /// merged into the built-in one.
     #[arg(long, env = "PARSER_OFFICIALS", global = true, value_name = "FILE")]
     pub officials: Option<PathBuf>,

@@ -1,7 +1,7 @@
 //! The officials registry: canonical English names and every form titles and turn labels
 //! use, in English and in Russian cases.
 //!
-//! The registry is data: `services/parser/data/officials.json` is built in, and
+//! The registry is data: `shared/sources/mid.ru.officials.json` is built in, and
 //! `parser --officials FILE` merges a file of the same format (an entry with a known `name`
 //! adds forms to it, a new `name` adds an official):
 //!
@@ -32,14 +32,14 @@ use serde::Deserialize;
 use crate::normalize::normalize_ws;
 
 /// The built-in registry file.
-pub const BUILTIN_JSON: &str = include_str!("../data/officials.json");
+pub const BUILTIN_JSON: &str = include_str!("../../../shared/sources/mid.ru.officials.json");
 
 /// Errors loading a registry file.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The JSON does not have the documented shape.
     #[error(
-        "officials registry {origin} is not valid: {source}; expected {{\"officials\": [{{\"name\": …, \"en\": […], \"ru\": {{…}}}}]}} as in services/parser/data/officials.json"
+        "officials registry {origin} is not valid: {source}; expected {{\"officials\": [{{\"name\": …, \"en\": […], \"ru\": {{…}}}}]}} as in shared/sources/mid.ru.officials.json"
     )]
     Json {
         /// Which file.
@@ -331,13 +331,16 @@ impl Registry {
     pub fn builtin() -> Result<Self, RegistryError> {
         Self::build(parse_registry(
             BUILTIN_JSON,
-            "data/officials.json (built in)",
+            "shared/sources/mid.ru.officials.json (built in)",
         )?)
     }
 
     /// The built-in registry merged with `extra` (JSON text of the same format).
     pub fn with_extra(extra: &str, origin: &str) -> Result<Self, RegistryError> {
-        let mut specs = parse_registry(BUILTIN_JSON, "data/officials.json (built in)")?;
+        let mut specs = parse_registry(
+            BUILTIN_JSON,
+            "shared/sources/mid.ru.officials.json (built in)",
+        )?;
         for spec in parse_registry(extra, origin)? {
             match specs.iter_mut().find(|s| s.name == spec.name) {
                 Some(existing) => {
