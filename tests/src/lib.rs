@@ -20,7 +20,7 @@ pub use proxy::TcpProxy;
 pub use services::{
     Service, bin_path, http_client, http_get, http_get_json, install_crypto, wait_for, wait_until,
 };
-pub use site::{Corpus, Fault, FixtureSite, LoggedRequest, StatementMeta};
+pub use site::{Corpus, Fault, FixtureSite, Flavor, LoggedRequest, SourceSite, StatementMeta};
 
 /// The workspace root (where `Cargo.toml` with `[workspace]` is).
 pub fn workspace_root() -> PathBuf {

@@ -1,6 +1,9 @@
-//! `fixture-site`: serves the fixture corpus (a local copy of mid.ru) for demo runs.
+//! `fixture-site`: serves a fixture corpus (a local copy of mid.ru, or of another source) for
+//! demo runs.
 //!
 //! `fixture-site --listen 127.0.0.1:8700 [--corpus DIR] [--synthetic N] [--release-after 30s]`
+//! `fixture-site --source kremlin.ru --listen 127.0.0.1:8701 --listen-2 127.0.0.1:8702`
+//! `fixture-site --source fmprc.gov.cn --listen 127.0.0.1:8703`
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,9 +12,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use shared::config::{LogFormat, parse_duration};
-use testkit::{Corpus, FixtureSite};
+use testkit::{Corpus, FixtureSite, SourceSite};
 
-/// Serves a local copy of the ministry's site (listings, article pages, rss.php, robots.txt).
+/// Serves a local copy of a source's site (listings, article pages, feeds, robots.txt).
 #[derive(Debug, Parser)]
 #[command(name = "fixture-site", version)]
 struct Args {
@@ -19,8 +22,18 @@ struct Args {
     #[arg(long, env = "FIXTURE_SITE_LISTEN", default_value = "127.0.0.1:8700")]
     listen: SocketAddr,
 
-    /// Corpus directory (layout of tests/fixtures/site); defaults to the bundled corpus
-    /// unless --synthetic is given alone.
+    /// The source to serve: mid.ru (default), kremlin.ru, fmprc.gov.cn, or the name of a
+    /// folder in tests/fixtures/sources/ (a user's site with served/ files).
+    #[arg(long, env = "FIXTURE_SITE_SOURCE", default_value = "mid.ru")]
+    source: String,
+
+    /// Second address, for a source with two hosts (kremlin.ru: en.kremlin.ru).
+    #[arg(long = "listen-2", env = "FIXTURE_SITE_LISTEN_2")]
+    listen_2: Option<SocketAddr>,
+
+    /// Corpus directory (layout of tests/fixtures/site, or tests/fixtures/sources/NAME with
+    /// --source); defaults to the bundled corpus of the source unless --synthetic is given
+    /// alone.
     #[arg(long, env = "FIXTURE_SITE_CORPUS")]
     corpus: Option<PathBuf>,
 
@@ -41,6 +54,23 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     shared::telemetry::init(args.log_format);
+
+    if args.source != "mid.ru" {
+        let mut listen = vec![args.listen];
+        listen.extend(args.listen_2);
+        let dir = args
+            .corpus
+            .clone()
+            .unwrap_or_else(|| SourceSite::corpus_dir(&args.source));
+        let site = SourceSite::serve(&args.source, &dir, &listen, true)
+            .await
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("cannot serve {}", args.source))?;
+        tracing::info!(source = %args.source, base_url = %site.base_url_flag(), statements = site.visible().len(), "fixture site serving");
+        shared::shutdown::on_signals().cancelled().await;
+        tracing::info!("fixture site stopping");
+        return Ok(());
+    }
 
     let mut corpus = Corpus::default();
     let dir = match (&args.corpus, args.synthetic) {
