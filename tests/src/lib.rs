@@ -1,6 +1,7 @@
 //! The ministry-feed test kit: a private nats-server per test, the fixture site (a local copy
 //! of the ministry's site), and launchers for the service binaries.
 
+pub mod archive;
 pub mod database;
 pub mod nats;
 pub mod pipeline;

@@ -10,6 +10,8 @@
 mod api;
 #[path = "sink/consumer.rs"]
 mod consumer;
+#[path = "sink/plans.rs"]
+mod plans;
 #[path = "sink/store.rs"]
 mod store;
 #[path = "sink/support.rs"]

@@ -26,6 +26,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/speeches.db";
 pub const MAX_LIMIT: u32 = 500;
 /// Page size when `limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 50;
+/// A search ranks this many of its newest matches by relevance; older matches follow, newest
+/// first. Ranking reads each candidate's search vector, so a bounded window keeps a search
+/// for a common word (a third of a large archive) as fast as one for a rare word.
+pub const SEARCH_RANK_WINDOW: u64 = 1_000;
 
 /// Errors of the stores.
 #[derive(Debug, thiserror::Error)]

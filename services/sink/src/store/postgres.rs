@@ -5,13 +5,13 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shared::SpeechRecord;
+use shared::{Lang, SpeechRecord};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, Postgres, QueryBuilder};
 
 use super::{
-    Cursor, ListRow, Page, Query, Store, StoreError, StoreOutcome, VersionEntry, contains_pattern,
-    page_of, plan, redact_url, ts_config,
+    Cursor, ListRow, Page, Query, SEARCH_RANK_WINDOW, Store, StoreError, StoreOutcome,
+    VersionEntry, contains_pattern, page_of, plan, redact_url, ts_config,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -43,6 +43,14 @@ struct VersionRow {
     record: String,
 }
 
+/// The latest version of one record.
+const GET_SQL: &str = "SELECT v.record FROM speeches s \
+     JOIN speech_versions v ON v.id = s.id AND v.version = s.version WHERE s.id = $1";
+
+/// Every version of one record.
+const VERSIONS_SQL: &str = "SELECT version, content_hash, stored_at, record FROM speech_versions \
+     WHERE id = $1 ORDER BY version";
+
 /// PostgreSQL text cannot hold NUL characters.
 fn pg_text(text: &str) -> String {
     text.replace('\0', "")
@@ -72,6 +80,40 @@ impl PgStore {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Vacuums the records tables and refreshes the planner's statistics, as autovacuum does
+    /// in its own time (this also moves the search indexes' pending entries into place).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("VACUUM (ANALYZE) speeches, speech_versions")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The query plan (`EXPLAIN` text) of the listing or search `query`, as the store runs
+    /// it: for tests and for operators checking that an archive's queries use its indexes.
+    pub async fn explain_list(&self, query: &Query) -> Result<String, StoreError> {
+        let lines: Vec<String> = list_sql("EXPLAIN ", query)
+            .build_query_scalar()
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(lines.join("\n"))
+    }
+
+    /// The query plans (`EXPLAIN` text) of reading one record and of its versions.
+    pub async fn explain_get_and_versions(&self, id: &str) -> Result<String, StoreError> {
+        let mut lines: Vec<String> = Vec::new();
+        for sql in [GET_SQL, VERSIONS_SQL] {
+            let explain = format!("EXPLAIN {sql}");
+            lines.extend(
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(explain))
+                    .bind(pg_text(id))
+                    .fetch_all(&self.pool)
+                    .await?,
+            );
+        }
+        Ok(lines.join("\n"))
     }
 
     /// The search vectors (title weighted A, body B) of the given rows, as tsvector text.
@@ -217,80 +259,25 @@ impl Store for PgStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT v.record FROM speeches s
-                 JOIN speech_versions v ON v.id = s.id AND v.version = s.version
-                 WHERE s.id = $1",
-        )
-        .bind(pg_text(id))
-        .fetch_optional(&self.pool)
-        .await?)
+        Ok(sqlx::query_scalar(GET_SQL)
+            .bind(pg_text(id))
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn list(&self, query: &Query) -> Result<Page, StoreError> {
-        let q = query.q.as_deref().map(pg_text);
-        let mut sql: QueryBuilder<Postgres> =
-            QueryBuilder::new("SELECT v.record, s.published_us, s.id, ");
-        if let Some(q) = &q {
-            sql.push("ts_headline(s.ts_config::regconfig, s.body_text, tq, 'StartSel=<mark>, StopSel=</mark>, MaxWords=32, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version CROSS JOIN LATERAL websearch_to_tsquery(s.ts_config::regconfig, ")
-                .push_bind(q.clone())
-                .push(") AS tq WHERE s.tsv @@ tq");
-        } else {
-            sql.push("NULL::text AS snippet FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version WHERE TRUE");
-        }
-        if let Some(lang) = query.lang {
-            sql.push(" AND s.lang = ").push_bind(lang.as_str());
-        }
-        if let Some(kind) = query.kind {
-            sql.push(" AND s.kind = ").push_bind(kind.as_str());
-        }
-        if let Some(speaker) = &query.speaker {
-            sql.push(
-                " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(s.speakers) sp WHERE sp ILIKE ",
-            )
-            .push_bind(contains_pattern(&pg_text(speaker)))
-            .push(" ESCAPE '\\')");
-        }
-        if let Some(since) = query.since {
-            sql.push(" AND s.published_us >= ")
-                .push_bind(since.timestamp_micros());
-        }
-        if let Some(until) = query.until {
-            sql.push(" AND s.published_us < ")
-                .push_bind(until.timestamp_micros());
-        }
-        let mut offset = 0;
-        match &query.cursor {
-            Some(Cursor::After { published_us, id }) if q.is_none() => {
-                sql.push(" AND (s.published_us, s.id) < (")
-                    .push_bind(*published_us)
-                    .push(", ")
-                    .push_bind(pg_text(id))
-                    .push(")");
-            }
-            Some(Cursor::Offset(o)) if q.is_some() => offset = *o,
-            _ => {}
-        }
-        sql.push(" ORDER BY ");
-        if q.is_some() {
-            sql.push("ts_rank(s.tsv, tq) DESC, ");
-        }
-        sql.push("s.published_us DESC, s.id DESC LIMIT ")
-            .push_bind(i64::from(query.limit) + 1)
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-        let rows: Vec<ListRow> = sql.build_query_as().fetch_all(&self.pool).await?;
+        let rows: Vec<ListRow> = list_sql("", query)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
         Ok(page_of(query, rows))
     }
 
     async fn versions(&self, id: &str) -> Result<Vec<VersionEntry>, StoreError> {
-        let rows: Vec<VersionRow> = sqlx::query_as(
-            "SELECT version, content_hash, stored_at, record FROM speech_versions
-             WHERE id = $1 ORDER BY version",
-        )
-        .bind(pg_text(id))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<VersionRow> = sqlx::query_as(VERSIONS_SQL)
+            .bind(pg_text(id))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| VersionEntry {
@@ -306,4 +293,129 @@ impl Store for PgStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// The options of `ts_headline` for snippets.
+const HEADLINE_OPTIONS: &str = "'StartSel=<mark>, StopSel=</mark>, MaxWords=32, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"'";
+
+/// Appends the filters of `query` (not `q`, not the cursor) to a `WHERE` clause.
+fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &Query) {
+    if let Some(lang) = query.lang {
+        sql.push(" AND s.lang = ").push_bind(lang.as_str());
+    }
+    if let Some(kind) = query.kind {
+        sql.push(" AND s.kind = ").push_bind(kind.as_str());
+    }
+    if let Some(speaker) = &query.speaker {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(s.speakers) sp WHERE sp ILIKE ",
+        )
+        .push_bind(contains_pattern(&pg_text(speaker)))
+        .push(" ESCAPE '\\')");
+    }
+    if let Some(since) = query.since {
+        sql.push(" AND s.published_us >= ")
+            .push_bind(since.timestamp_micros());
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND s.published_us < ")
+            .push_bind(until.timestamp_micros());
+    }
+}
+
+/// The statement of a listing (`prefix` is empty, or `EXPLAIN …`).
+fn list_sql(prefix: &str, query: &Query) -> QueryBuilder<Postgres> {
+    match query.q.as_deref().map(pg_text) {
+        Some(q) => search_sql(prefix, query, &q),
+        None => listing_sql(prefix, query),
+    }
+}
+
+/// A listing without `q`: newest first along an index, continuing after the cursor.
+fn listing_sql(prefix: &str, query: &Query) -> QueryBuilder<Postgres> {
+    let mut sql = QueryBuilder::new(format!(
+        "{prefix}SELECT v.record, s.published_us, s.id, NULL::text AS snippet FROM speeches s \
+         JOIN speech_versions v ON v.id = s.id AND v.version = s.version WHERE TRUE"
+    ));
+    push_filters(&mut sql, query);
+    if let Some(Cursor::After { published_us, id }) = &query.cursor {
+        sql.push(" AND (s.published_us, s.id) < (")
+            .push_bind(*published_us)
+            .push(", ")
+            .push_bind(pg_text(id))
+            .push(")");
+    }
+    sql.push(" ORDER BY s.published_us DESC, s.id DESC LIMIT ")
+        .push_bind(i64::from(query.limit) + 1);
+    sql
+}
+
+/// A search. Each language is one branch naming its text search configuration as a
+/// constant, so the branch runs on that language's partial GIN index (or walks the
+/// language's newest-first index when the words are common). The newest
+/// [`SEARCH_RANK_WINDOW`] matches are ranked by relevance; older matches follow, newest
+/// first. Snippets and records are read for the returned page only.
+fn search_sql(prefix: &str, query: &Query, q: &str) -> QueryBuilder<Postgres> {
+    let offset = match query.cursor {
+        Some(Cursor::Offset(offset)) => i64::try_from(offset).unwrap_or(i64::MAX),
+        _ => 0,
+    };
+    let limit = i64::from(query.limit) + 1;
+    let window = i64::try_from(SEARCH_RANK_WINDOW).unwrap_or(i64::MAX);
+    let langs: Vec<Lang> = match query.lang {
+        Some(lang) => vec![lang],
+        None => Lang::ALL.to_vec(),
+    };
+    let mut sql = QueryBuilder::new(format!(
+        "{prefix}WITH matches AS (SELECT m.*, row_number() OVER (ORDER BY m.published_us DESC, m.id DESC) AS recency FROM (SELECT * FROM ("
+    ));
+    for (i, lang) in langs.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        // The language and its configuration are constants of a closed set, never input.
+        sql.push(format!(
+            "(SELECT s.id, s.published_us, s.tsv, s.ts_config FROM speeches s \
+             WHERE s.lang = '{}' AND s.tsv @@ websearch_to_tsquery('{}', ",
+            lang.as_str(),
+            ts_config(*lang)
+        ))
+        .push_bind(q.to_string())
+        .push(")");
+        push_filters(
+            &mut sql,
+            &Query {
+                lang: None,
+                ..query.clone()
+            },
+        );
+        sql.push(" ORDER BY s.published_us DESC, s.id DESC LIMIT ")
+            .push_bind(window.max(offset.saturating_add(limit)))
+            .push(")");
+    }
+    sql.push(") u ORDER BY published_us DESC, id DESC LIMIT ")
+        .push_bind(window.max(offset.saturating_add(limit)))
+        .push(
+            ") m), page AS (SELECT id, published_us, recency, ts_config, \
+             CASE WHEN recency <= ",
+        )
+        .push_bind(window)
+        .push(" THEN ts_rank(tsv, websearch_to_tsquery(ts_config::regconfig, ")
+        .push_bind(q.to_string())
+        .push(")) END AS rank FROM matches ORDER BY recency > ")
+        .push_bind(window)
+        .push(", rank DESC, recency LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset)
+        .push(") SELECT v.record, s.published_us, s.id, ts_headline(page.ts_config::regconfig, s.body_text, websearch_to_tsquery(page.ts_config::regconfig, ")
+        .push_bind(q.to_string())
+        .push(format!(
+            "), {HEADLINE_OPTIONS}) AS snippet FROM page JOIN speeches s ON s.id = page.id \
+             JOIN speech_versions v ON v.id = s.id AND v.version = s.version \
+             ORDER BY page.recency > "
+        ))
+        .push_bind(window)
+        .push(", page.rank DESC, page.recency");
+    sql
 }

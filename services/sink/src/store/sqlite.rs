@@ -19,6 +19,12 @@ use crate::params::fts5_query;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// The latest version of one record.
+const GET_SQL: &str = "SELECT record FROM speeches WHERE id = ?1";
+
+/// Every version of one record.
+const VERSIONS_SQL: &str = "SELECT version, content_hash, stored_at, record FROM speech_versions WHERE id = ?1 ORDER BY version";
+
 /// SQLite store (WAL journal, one file).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -80,6 +86,39 @@ impl SqliteStore {
             })?;
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
+    }
+
+    /// Refreshes the query planner's statistics (`ANALYZE`).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The query plan (`EXPLAIN QUERY PLAN` details, one step a line) of the listing or
+    /// search `query`, as the store runs it.
+    pub async fn explain_list(&self, query: &Query) -> Result<String, StoreError> {
+        let fts = query.q.as_deref().and_then(fts5_query);
+        let rows: Vec<(i64, i64, i64, String)> =
+            list_sql("EXPLAIN QUERY PLAN ", query, fts.as_deref())
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(plan_text(rows))
+    }
+
+    /// The query plans of reading one record and of its versions.
+    pub async fn explain_get_and_versions(&self, id: &str) -> Result<String, StoreError> {
+        let mut rows = Vec::new();
+        for sql in [GET_SQL, VERSIONS_SQL] {
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            rows.extend(
+                sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(explain))
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await?,
+            );
+        }
+        Ok(plan_text(rows))
     }
 
     /// Closes the pool.
@@ -177,12 +216,10 @@ impl Store for SqliteStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT record FROM speeches WHERE id = ?1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar(GET_SQL)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn list(&self, query: &Query) -> Result<Page, StoreError> {
@@ -194,67 +231,18 @@ impl Store for SqliteStore {
                 next_cursor: None,
             });
         }
-        let mut sql: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT s.record, s.published_us, s.id, ");
-        if fts.is_some() {
-            sql.push("snippet(speeches_fts, -1, '<mark>', '</mark>', '…', 32) AS snippet FROM speeches s JOIN speeches_fts ON speeches_fts.rowid = s.rowid WHERE speeches_fts MATCH ");
-            sql.push_bind(fts.clone().unwrap_or_default());
-        } else {
-            sql.push("NULL AS snippet FROM speeches s WHERE 1 = 1");
-        }
-        if let Some(lang) = query.lang {
-            sql.push(" AND s.lang = ").push_bind(lang.as_str());
-        }
-        if let Some(kind) = query.kind {
-            sql.push(" AND s.kind = ").push_bind(kind.as_str());
-        }
-        if let Some(speaker) = &query.speaker {
-            sql.push(" AND EXISTS (SELECT 1 FROM json_each(s.speakers) sp WHERE sp.value LIKE ")
-                .push_bind(contains_pattern(speaker))
-                .push(" ESCAPE '\\')");
-        }
-        if let Some(since) = query.since {
-            sql.push(" AND s.published_us >= ")
-                .push_bind(since.timestamp_micros());
-        }
-        if let Some(until) = query.until {
-            sql.push(" AND s.published_us < ")
-                .push_bind(until.timestamp_micros());
-        }
-        let mut offset = 0;
-        match &query.cursor {
-            Some(Cursor::After { published_us, id }) if fts.is_none() => {
-                sql.push(" AND (s.published_us < ")
-                    .push_bind(*published_us)
-                    .push(" OR (s.published_us = ")
-                    .push_bind(*published_us)
-                    .push(" AND s.id < ")
-                    .push_bind(id.clone())
-                    .push("))");
-            }
-            Some(Cursor::Offset(o)) if fts.is_some() => offset = *o,
-            _ => {}
-        }
-        sql.push(" ORDER BY ");
-        if fts.is_some() {
-            sql.push("bm25(speeches_fts, 10.0, 1.0), ");
-        }
-        sql.push("s.published_us DESC, s.id DESC LIMIT ")
-            .push_bind(i64::from(query.limit) + 1)
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-        let rows: Vec<ListRow> = sql.build_query_as().fetch_all(&self.pool).await?;
+        let rows: Vec<ListRow> = list_sql("", query, fts.as_deref())
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
         Ok(page_of(query, rows))
     }
 
     async fn versions(&self, id: &str) -> Result<Vec<VersionEntry>, StoreError> {
-        let rows: Vec<VersionRow> = sqlx::query_as(
-            "SELECT version, content_hash, stored_at, record FROM speech_versions
-             WHERE id = ?1 ORDER BY version",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<VersionRow> = sqlx::query_as(VERSIONS_SQL)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| VersionEntry {
@@ -272,4 +260,79 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// Appends the filters of `query` (not `q`, not the cursor) to a `WHERE` clause.
+fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &Query) {
+    if let Some(lang) = query.lang {
+        sql.push(" AND s.lang = ").push_bind(lang.as_str());
+    }
+    if let Some(kind) = query.kind {
+        sql.push(" AND s.kind = ").push_bind(kind.as_str());
+    }
+    if let Some(speaker) = &query.speaker {
+        sql.push(" AND EXISTS (SELECT 1 FROM json_each(s.speakers) sp WHERE sp.value LIKE ")
+            .push_bind(contains_pattern(speaker))
+            .push(" ESCAPE '\\')");
+    }
+    if let Some(since) = query.since {
+        sql.push(" AND s.published_us >= ")
+            .push_bind(since.timestamp_micros());
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND s.published_us < ")
+            .push_bind(until.timestamp_micros());
+    }
+}
+
+/// The statement of a listing (`prefix` is empty, or `EXPLAIN QUERY PLAN `); `fts` is the
+/// translated `q`.
+fn list_sql(prefix: &str, query: &Query, fts: Option<&str>) -> QueryBuilder<Sqlite> {
+    match fts {
+        // Ranked matches first (ids only), then records and snippets for the page alone.
+        Some(fts) => {
+            let mut sql = QueryBuilder::new(format!(
+                "{prefix}SELECT s.record, s.published_us, s.id, snippet(speeches_fts, -1, '<mark>', '</mark>', '…', 32) AS snippet FROM (SELECT speeches_fts.rowid AS rid, bm25(speeches_fts, 10.0, 1.0) AS rank, s.published_us AS published, s.id AS sid FROM speeches_fts JOIN speeches s ON s.rowid = speeches_fts.rowid WHERE speeches_fts MATCH "
+            ));
+            sql.push_bind(fts.to_string());
+            push_filters(&mut sql, query);
+            let offset = match query.cursor {
+                Some(Cursor::Offset(o)) => i64::try_from(o).unwrap_or(i64::MAX),
+                _ => 0,
+            };
+            sql.push(" ORDER BY rank, published DESC, sid DESC LIMIT ")
+                .push_bind(i64::from(query.limit) + 1)
+                .push(" OFFSET ")
+                .push_bind(offset)
+                .push(") page JOIN speeches s ON s.rowid = page.rid JOIN speeches_fts ON speeches_fts.rowid = page.rid WHERE speeches_fts MATCH ")
+                .push_bind(fts.to_string())
+                .push(" ORDER BY page.rank, page.published DESC, page.sid DESC");
+            sql
+        }
+        None => {
+            let mut sql = QueryBuilder::new(format!(
+                "{prefix}SELECT s.record, s.published_us, s.id, NULL AS snippet FROM speeches s WHERE 1 = 1"
+            ));
+            push_filters(&mut sql, query);
+            if let Some(Cursor::After { published_us, id }) = &query.cursor {
+                sql.push(" AND (s.published_us < ")
+                    .push_bind(*published_us)
+                    .push(" OR (s.published_us = ")
+                    .push_bind(*published_us)
+                    .push(" AND s.id < ")
+                    .push_bind(id.clone())
+                    .push("))");
+            }
+            sql.push(" ORDER BY s.published_us DESC, s.id DESC LIMIT ")
+                .push_bind(i64::from(query.limit) + 1);
+            sql
+        }
+    }
+}
+
+fn plan_text(rows: Vec<(i64, i64, i64, String)>) -> String {
+    rows.into_iter()
+        .map(|(_, _, _, detail)| detail)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
