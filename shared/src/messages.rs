@@ -386,13 +386,17 @@ impl RawPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Turn {
     /// `Question`, or the canonical English name of the official, or the label as written
-    /// when the speaker is not in the registry.
+    /// when the speaker is not in the registry of the source.
     pub speaker: String,
     /// The turn's text: its paragraphs joined by a blank line (`\n\n`).
     pub text: String,
     /// True when the label said the turn was interpreted ("перевод с английского языка").
     #[serde(default)]
     pub interpreted: bool,
+    /// The news outlet that asks, as its label names it ("CCTV", "Reuters"), on question
+    /// turns labelled by outlet; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlet: Option<String>,
 }
 
 /// A normalized statement, as published by the parser on `speeches.{source}.{lang}.{kind}`.

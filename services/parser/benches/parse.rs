@@ -88,7 +88,8 @@ fn measure_all(budget: Duration, work: &mut [&mut dyn FnMut()]) -> Vec<(f64, f64
 
 fn main() {
     let built = Instant::now();
-    let extractor = Extractor::builtin().expect("built-in officials registry");
+    let extractor = Extractor::builtin().expect("built-in source profiles");
+    let mid = extractor.source("mid.ru").expect("the mid.ru profile");
     let registry_time = built.elapsed();
     let pages = load();
     let total_bytes: usize = pages.iter().map(|p| p.bytes.len()).sum();
@@ -110,6 +111,7 @@ fn main() {
             extractor
                 .extract(&PageInput {
                     bytes: &page.bytes,
+                    source: None,
                     url: None,
                     fetch_url: Some(&page.fetch_url),
                     content_type: Some(&page.content_type),
@@ -127,6 +129,7 @@ fn main() {
                 extractor
                     .extract(&PageInput {
                         bytes: &page.bytes,
+                        source: None,
                         url: None,
                         fetch_url: Some(&page.fetch_url),
                         content_type: Some(&page.content_type),
@@ -154,7 +157,7 @@ fn main() {
     let mut parts_all = || {
         for text in &decoded {
             let html = scraper::Html::parse_document(text);
-            black_box(parser::page::extract_parts(&html));
+            black_box(parser::page::extract_parts(&html, mid.page_rules()));
         }
     };
     let mut hash_all = || {
@@ -166,12 +169,13 @@ fn main() {
         for record in &records {
             black_box(parser::turns::split_turns(
                 &record.paragraphs,
-                extractor.registry(),
+                mid.registry(),
                 None,
+                mid.labels(),
             ));
-            black_box(extractor.registry().find_all(&record.title));
-            black_box(parser::title::parse_tail(&record.title));
-            black_box(parser::kinds::classify(&record.title));
+            black_box(mid.registry().find_all(&record.title));
+            black_box(mid.title_grammar().parse_tail(&record.title, mid.dates()));
+            black_box(mid.kinds().classify(&record.title, record.lang));
         }
     };
     let results = measure_all(

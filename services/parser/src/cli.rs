@@ -1,5 +1,6 @@
-//! The command line: `parser [run]`, `parser parse [--url URL] FILE...`, `parser healthcheck`,
-//! `parser dead-letters list|replay`, `parser reparse --since DATE`.
+//! The command line: `parser [run]`, `parser parse [--source NAME] [--url URL] FILE...`,
+//! `parser healthcheck`, `parser dead-letters list|replay`, `parser reparse --since DATE`;
+//! `--source-file FILE` (repeatable) adds users' source profiles to the built-in ones.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -11,7 +12,6 @@ use clap::{Parser, Subcommand};
 use shared::config::CommonArgs;
 
 use crate::extract::{Extractor, PageInput};
-use crate::officials::Registry;
 
 /// Turns raw statement pages into normalized speech records.
 #[derive(Debug, Parser)]
@@ -25,6 +25,18 @@ pub struct Cli {
     /// merged into the built-in one.
     #[arg(long, env = "PARSER_OFFICIALS", global = true, value_name = "FILE")]
     pub officials: Option<PathBuf>,
+
+    /// A user's source profile (TOML, see README "Source profiles"), added to the built-in
+    /// ones (mid.ru, kremlin.ru, fmprc.gov.cn) or replacing the one of the same name.
+    /// Repeatable; the variable takes a comma-separated list.
+    #[arg(
+        long = "source-file",
+        env = "PARSER_SOURCE_FILES",
+        global = true,
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
+    pub source_files: Vec<PathBuf>,
 
     /// Largest page body accepted, in bytes; larger pages are refused (dead-lettered by the
     /// service) so memory stays bounded.
@@ -44,6 +56,11 @@ pub enum Command {
     Run,
     /// Parse saved pages offline: one JSON record per line on stdout.
     Parse {
+        /// The source of the pages (mid.ru, kremlin.ru, fmprc.gov.cn or a --source-file's
+        /// name); default: the source whose hosts include the URL's host (--url, else the
+        /// page's canonical link), else mid.ru.
+        #[arg(long)]
+        source: Option<String>,
         /// The page's URL (else its canonical link or og:url); applies to every FILE.
         #[arg(long)]
         url: Option<String>,
@@ -108,41 +125,41 @@ fn parse_lang(text: &str) -> Result<shared::Lang, String> {
         .map_err(|_| format!("unknown language {text:?}: use en, ru, de, fr, es or pt"))
 }
 
-/// Builds the extractor: the built-in registry plus `--officials FILE`.
-pub fn build_extractor(officials: Option<&std::path::Path>) -> anyhow::Result<Extractor> {
-    let registry = match officials {
-        None => Registry::builtin()?,
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!(
-                    "cannot read the officials file {}; check --officials",
-                    path.display()
-                )
-            })?;
-            Registry::with_extra(&text, &path.display().to_string())?
-        }
+/// Builds the extractor: the built-in profiles plus `--source-file FILE`s, each source's
+/// registry plus `--officials FILE`. An invalid profile or registry is an error naming the
+/// file, the key and the reason.
+pub fn build_extractor(
+    officials: Option<&std::path::Path>,
+    source_files: &[PathBuf],
+) -> anyhow::Result<Extractor> {
+    let profiles = shared::profile::Profiles::load(source_files)?;
+    let extra = match officials {
+        None => None,
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the officials file {}; check --officials",
+                path.display()
+            )
+        })?),
     };
-    Ok(Extractor::new(registry))
+    let origin = officials
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    Ok(Extractor::new(
+        &profiles,
+        extra.as_deref().map(|text| (text, origin.as_str())),
+    )?)
 }
 
-/// Parses files and prints records; returns whether every file was a statement.
-pub fn parse_files(
-    extractor: &Extractor,
-    url: Option<&str>,
-    content_type: Option<&str>,
-    files: &[PathBuf],
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> bool {
-    parse_files_capped(
-        extractor,
-        url,
-        content_type,
-        files,
-        crate::service::DEFAULT_MAX_PAGE_BYTES,
-        out,
-        err,
-    )
+/// What `parser parse` was told about the files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseOptions<'a> {
+    /// `--source`.
+    pub source: Option<&'a str>,
+    /// `--url`.
+    pub url: Option<&'a str>,
+    /// `--content-type`.
+    pub content_type: Option<&'a str>,
 }
 
 /// Reads at most `max + 1` bytes, so an oversize file is refused without loading it all.
@@ -154,11 +171,11 @@ fn read_capped(reader: impl Read, max: usize) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// [`parse_files`] refusing files larger than `max_page_bytes`.
+/// Parses files and prints records, refusing files larger than `max_page_bytes`; returns
+/// whether every file was a statement.
 pub fn parse_files_capped(
     extractor: &Extractor,
-    url: Option<&str>,
-    content_type: Option<&str>,
+    options: ParseOptions<'_>,
     files: &[PathBuf],
     max_page_bytes: usize,
     out: &mut dyn Write,
@@ -189,9 +206,10 @@ pub fn parse_files_capped(
         };
         let input = PageInput {
             bytes: &bytes,
-            url,
+            source: options.source,
+            url: options.url,
             fetch_url: None,
-            content_type,
+            content_type: options.content_type,
             fetched_at: chrono::Utc::now(),
             listing: None,
             lang: None,
@@ -232,17 +250,35 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Run) {
         Command::Parse {
+            source,
             url,
             content_type,
             files,
         } => {
-            let extractor = build_extractor(cli.officials.as_deref())?;
+            let extractor = build_extractor(cli.officials.as_deref(), &cli.source_files)?;
+            if let Some(name) = source.as_deref()
+                && extractor.source(name).is_none()
+            {
+                let known: Vec<&str> = extractor
+                    .sources()
+                    .iter()
+                    .map(|s| s.profile().name.as_str())
+                    .collect();
+                anyhow::bail!(
+                    "unknown --source {name:?}: known sources are {}; give a profile with --source-file FILE",
+                    known.join(", ")
+                );
+            }
             let stdout = std::io::stdout();
             let stderr = std::io::stderr();
+            let options = ParseOptions {
+                source: source.as_deref(),
+                url: url.as_deref(),
+                content_type: content_type.as_deref(),
+            };
             let ok = parse_files_capped(
                 &extractor,
-                url.as_deref(),
-                content_type.as_deref(),
+                options,
                 &files,
                 cli.max_page_bytes,
                 &mut stdout.lock(),
@@ -263,7 +299,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run => {
             shared::telemetry::init(cli.common.log_format);
-            let extractor = Arc::new(build_extractor(cli.officials.as_deref())?);
+            let extractor = Arc::new(build_extractor(
+                cli.officials.as_deref(),
+                &cli.source_files,
+            )?);
             runtime()?.block_on(async {
                 let shutdown = shared::shutdown::on_signals();
                 crate::service::run_with_limits(
@@ -291,7 +330,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
         Command::Reparse { since, until, lang } => {
-            let extractor = Arc::new(build_extractor(cli.officials.as_deref())?);
+            let extractor = Arc::new(build_extractor(
+                cli.officials.as_deref(),
+                &cli.source_files,
+            )?);
             runtime()?.block_on(async {
                 let (client, js) = connect_js(&cli.common).await?;
                 let options = crate::reparse::Options {

@@ -1,80 +1,16 @@
-//! Dates: month names, the page's date line, and Moscow time with the offset of that date.
+//! Dates: a source's month names, the page's date line, and local time in the source's time
+//! zone with the offset of that date.
 //!
-//! Moscow local times are converted with the tz database (`Europe/Moscow` from chrono-tz), so
-//! a date gets the offset Moscow had then: +03:00 today and in winter before 2011, +04:00 in
-//! summer before 2011 and all year from 27 March 2011 to 26 October 2014.
-
-use std::sync::LazyLock;
+//! Local times are converted with the tz database (chrono-tz), so a date gets the offset its
+//! zone had then: Moscow (`Europe/Moscow`) is +03:00 today and in winter before 2011, +04:00
+//! in summer before 2011 and all year from 27 March 2011 to 26 October 2014; Beijing
+//! (`Asia/Shanghai`) is +08:00.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
-use chrono_tz::Europe::Moscow;
-use regex::Regex;
-
-/// Month numbers by lower-case name: English full names and abbreviations, Russian
-/// nominative and genitive forms.
-pub const MONTHS: &[(&str, u32)] = &[
-    ("january", 1),
-    ("jan", 1),
-    ("february", 2),
-    ("feb", 2),
-    ("march", 3),
-    ("mar", 3),
-    ("april", 4),
-    ("apr", 4),
-    ("may", 5),
-    ("june", 6),
-    ("jun", 6),
-    ("july", 7),
-    ("jul", 7),
-    ("august", 8),
-    ("aug", 8),
-    ("september", 9),
-    ("sept", 9),
-    ("sep", 9),
-    ("october", 10),
-    ("oct", 10),
-    ("november", 11),
-    ("nov", 11),
-    ("december", 12),
-    ("dec", 12),
-    ("января", 1),
-    ("январь", 1),
-    ("февраля", 2),
-    ("февраль", 2),
-    ("марта", 3),
-    ("март", 3),
-    ("апреля", 4),
-    ("апрель", 4),
-    ("мая", 5),
-    ("май", 5),
-    ("июня", 6),
-    ("июнь", 6),
-    ("июля", 7),
-    ("июль", 7),
-    ("августа", 8),
-    ("август", 8),
-    ("сентября", 9),
-    ("сентябрь", 9),
-    ("октября", 10),
-    ("октябрь", 10),
-    ("ноября", 11),
-    ("ноябрь", 11),
-    ("декабря", 12),
-    ("декабрь", 12),
-];
-
-/// Regex alternation of every month name (longest first), for building patterns.
-pub fn month_alternation() -> String {
-    let mut names: Vec<&str> = MONTHS.iter().map(|(n, _)| *n).collect();
-    names.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
-    names.join("|")
-}
-
-/// The month number of a name (any case, trailing dot allowed).
-pub fn month_number(name: &str) -> Option<u32> {
-    let lower = name.trim_end_matches('.').to_lowercase();
-    MONTHS.iter().find(|(n, _)| *n == lower).map(|(_, m)| *m)
-}
+use chrono_tz::Tz;
+use regex::{Captures, Regex};
+use shared::profile::parse::DateRules;
+use shared::profile::{ProfileError, SourceProfile, compile_regex};
 
 /// A calendar date from day, month and year numbers, if valid and plausible (1990–2100).
 pub fn ymd(year: &str, month: u32, day: &str) -> Option<NaiveDate> {
@@ -86,118 +22,148 @@ pub fn ymd(year: &str, month: u32, day: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, month, day)
 }
 
-struct DatePatterns {
-    numeric: Regex,
-    day_month: Regex,
-    month_day: Regex,
-    time: Regex,
-}
-
-static PATTERNS: LazyLock<Option<DatePatterns>> = LazyLock::new(|| {
-    let months = month_alternation();
-    Some(DatePatterns {
-        // ASCII word boundaries around digits; explicit letter classes before month names
-        // (a Unicode `\b` keeps the regex engine off its fast DFA on Cyrillic text).
-        numeric: Regex::new(r"(?-u:\b)(\d{1,2})\.(\d{1,2})\.(\d{4})(?-u:\b)").ok()?,
-        day_month: Regex::new(&format!(
-            r"(?i)(?-u:\b)(\d{{1,2}})\s+({months})\.?,?\s+(\d{{4}})(?-u:\b)"
-        ))
-        .ok()?,
-        month_day: Regex::new(&format!(
-            r"(?i)(?:^|[^\p{{L}}\p{{N}}])({months})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})(?-u:\b)"
-        ))
-        .ok()?,
-        time: Regex::new(r"(?-u:\b)([01]?\d|2[0-3]):([0-5]\d)(?-u:\b)").ok()?,
-    })
-});
-
-/// Parses a page date line such as `05.05.2023`, `5 May 2023 15:04`, `May 5, 2023`,
-/// `5 мая 2023 года, 15:04`: the first date found and the first time after it, if any.
-pub fn parse_date_line(text: &str) -> Option<(NaiveDate, Option<NaiveTime>)> {
-    let p = PATTERNS.as_ref()?;
-    let mut found: Option<(usize, usize, NaiveDate)> = None;
-    let mut consider = |start: usize, end: usize, date: Option<NaiveDate>| {
-        if let Some(date) = date
-            && found.is_none_or(|(s, _, _)| start < s)
-        {
-            found = Some((start, end, date));
-        }
-    };
-    for c in p.numeric.captures_iter(text) {
-        let m = c.get(0)?;
-        let month: u32 = c[2].parse().ok()?;
-        consider(m.start(), m.end(), ymd(&c[3], month, &c[1]));
-    }
-    for c in p.day_month.captures_iter(text) {
-        let m = c.get(0)?;
-        consider(
-            m.start(),
-            m.end(),
-            month_number(&c[2]).and_then(|mo| ymd(&c[3], mo, &c[1])),
-        );
-    }
-    for c in p.month_day.captures_iter(text) {
-        let m = c.get(0)?;
-        consider(
-            m.start(),
-            m.end(),
-            month_number(&c[1]).and_then(|mo| ymd(&c[3], mo, &c[2])),
-        );
-    }
-    let (_, end, date) = found?;
-    let time = p
-        .time
-        .captures(&text[end..])
-        .and_then(|c| NaiveTime::from_hms_opt(c[1].parse().ok()?, c[2].parse().ok()?, 0));
-    Some((date, time))
-}
-
-/// Parses a bare time `15:04` anywhere in `text`.
-pub fn parse_time(text: &str) -> Option<NaiveTime> {
-    let c = PATTERNS.as_ref()?.time.captures(text)?;
-    NaiveTime::from_hms_opt(c[1].parse().ok()?, c[2].parse().ok()?, 0)
-}
-
-/// A Moscow wall-clock time with the offset Moscow had at that moment. Times inside a
+/// A wall-clock time in `tz` with the offset the zone had at that moment. Times inside a
 /// spring-forward gap are moved one hour later; ambiguous autumn times take the earlier
 /// (summer) offset.
-pub fn moscow(local: NaiveDateTime) -> DateTime<FixedOffset> {
-    let resolved = Moscow.from_local_datetime(&local).earliest().or_else(|| {
-        Moscow
-            .from_local_datetime(&(local + chrono::Duration::hours(1)))
+pub fn local_time(tz: Tz, local: NaiveDateTime) -> DateTime<FixedOffset> {
+    let resolved = tz.from_local_datetime(&local).earliest().or_else(|| {
+        tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
             .earliest()
     });
     match resolved {
         Some(dt) => dt.fixed_offset(),
-        // Unreachable with the tz database; keep today's offset rather than fail.
+        // Unreachable with the tz database; take the offset of that instant rather than fail.
         None => {
-            let offset = FixedOffset::east_opt(3 * 3600)
-                .unwrap_or(Moscow.from_utc_datetime(&local).offset().fix());
-            DateTime::from_naive_utc_and_offset(local - chrono::Duration::hours(3), offset)
+            let offset = tz.offset_from_utc_datetime(&local).fix();
+            DateTime::from_naive_utc_and_offset(local - offset, offset)
         }
     }
 }
 
-/// Re-expresses an instant in Moscow time with the offset of that date.
-pub fn to_moscow(instant: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
-    instant.with_timezone(&Moscow).fixed_offset()
+/// A source's date grammar, compiled once: month names, date-line patterns, the time pattern
+/// and the time zone (`[parse.dates]` and `time_zone` of the profile).
+#[derive(Debug, Clone)]
+pub struct DateGrammar {
+    rules: DateRules,
+    patterns: Vec<Regex>,
+    time: Regex,
+    tz: Tz,
 }
 
-/// Parses an RFC 3339 timestamp or a bare `YYYY-MM-DD` (as Moscow midnight), for
-/// `<time datetime>` and `article:published_time`.
-pub fn parse_machine_date(text: &str) -> Option<DateTime<FixedOffset>> {
-    let text = text.trim();
-    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
-        return Some(to_moscow(dt));
+impl DateGrammar {
+    /// Compiles the date rules of `profile`.
+    pub fn compile(profile: &SourceProfile) -> Result<Self, ProfileError> {
+        let rules = profile.parse.dates.clone();
+        let patterns = rules
+            .patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                compile_regex(
+                    profile,
+                    &format!("parse.dates.patterns[{i}]"),
+                    &rules.expand(p),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let time = compile_regex(profile, "parse.dates.time", &rules.time)?;
+        let tz = profile
+            .time_zone
+            .parse::<Tz>()
+            .map_err(|_| ProfileError::Invalid {
+                file: profile.origin.clone(),
+                key: "time_zone".into(),
+                reason: format!(
+                    "{:?} is not a time zone of the tz database",
+                    profile.time_zone
+                ),
+            })?;
+        Ok(DateGrammar {
+            rules,
+            patterns,
+            time,
+            tz,
+        })
     }
-    if let Ok(dt) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S") {
-        return Some(moscow(dt));
+
+    /// The source's time zone.
+    pub fn tz(&self) -> Tz {
+        self.tz
     }
-    if let Ok(dt) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M") {
-        return Some(moscow(dt));
+
+    /// The month number of a name (any case, trailing dot allowed) or a number.
+    pub fn month_number(&self, name: &str) -> Option<u32> {
+        self.rules.month_number(name)
     }
-    let date = NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
-    Some(moscow(date.and_time(NaiveTime::MIN)))
+
+    /// Regex alternation of every month name, longest first.
+    pub fn expand(&self, pattern: &str) -> String {
+        self.rules.expand(pattern)
+    }
+
+    /// The date named by a match with groups `day`, `month`, `year`.
+    pub fn date_of(&self, caps: &Captures<'_>) -> Option<NaiveDate> {
+        let month = self.month_number(caps.name("month")?.as_str())?;
+        ymd(
+            caps.name("year")?.as_str(),
+            month,
+            caps.name("day")?.as_str(),
+        )
+    }
+
+    /// Parses a page date line such as `05.05.2023`, `5 May 2023 15:04`, `May 5, 2023`,
+    /// `5 мая 2023 года, 15:04`: the earliest date any pattern finds (the first pattern at the
+    /// same place) and the first time after it, if any.
+    pub fn parse_date_line(&self, text: &str) -> Option<(NaiveDate, Option<NaiveTime>)> {
+        let mut found: Option<(usize, usize, NaiveDate)> = None;
+        for pattern in &self.patterns {
+            for caps in pattern.captures_iter(text) {
+                let Some(m) = caps.get(0) else {
+                    continue;
+                };
+                if let Some(date) = self.date_of(&caps)
+                    && found.is_none_or(|(s, _, _)| m.start() < s)
+                {
+                    found = Some((m.start(), m.end(), date));
+                }
+            }
+        }
+        let (_, end, date) = found?;
+        Some((date, self.parse_time(&text[end..])))
+    }
+
+    /// Parses a bare time `15:04` anywhere in `text`.
+    pub fn parse_time(&self, text: &str) -> Option<NaiveTime> {
+        let c = self.time.captures(text)?;
+        NaiveTime::from_hms_opt(c["hour"].parse().ok()?, c["minute"].parse().ok()?, 0)
+    }
+
+    /// A wall-clock time of the source's zone with the offset of that moment.
+    pub fn local(&self, local: NaiveDateTime) -> DateTime<FixedOffset> {
+        local_time(self.tz, local)
+    }
+
+    /// Re-expresses an instant in the source's zone with the offset of that date.
+    pub fn to_local(&self, instant: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+        instant.with_timezone(&self.tz).fixed_offset()
+    }
+
+    /// Parses an RFC 3339 timestamp or a bare `YYYY-MM-DD` (local midnight), for
+    /// `<time datetime>` and `article:published_time`.
+    pub fn parse_machine_date(&self, text: &str) -> Option<DateTime<FixedOffset>> {
+        let text = text.trim();
+        if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+            return Some(self.to_local(dt));
+        }
+        if let Ok(dt) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S") {
+            return Some(self.local(dt));
+        }
+        if let Ok(dt) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M") {
+            return Some(self.local(dt));
+        }
+        let date = NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
+        Some(self.local(date.and_time(NaiveTime::MIN)))
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +176,22 @@ mod tests {
 
     fn t(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    fn mid() -> DateGrammar {
+        DateGrammar::compile(&SourceProfile::builtin("mid.ru").unwrap()).unwrap()
+    }
+
+    fn parse_date_line(text: &str) -> Option<(NaiveDate, Option<NaiveTime>)> {
+        mid().parse_date_line(text)
+    }
+
+    fn moscow(local: NaiveDateTime) -> DateTime<FixedOffset> {
+        mid().local(local)
+    }
+
+    fn parse_machine_date(text: &str) -> Option<DateTime<FixedOffset>> {
+        mid().parse_machine_date(text)
     }
 
     #[test]
@@ -258,5 +240,22 @@ mod tests {
             "2013-05-20T00:00:00+04:00"
         );
         assert!(parse_machine_date("yesterday").is_none());
+    }
+
+    #[test]
+    fn other_zones_and_formats() {
+        let fmprc = DateGrammar::compile(&SourceProfile::builtin("fmprc.gov.cn").unwrap()).unwrap();
+        let (date, time) = fmprc
+            .parse_date_line("Updated: June 27, 2025 18:22")
+            .unwrap();
+        assert_eq!((date, time), (d(2025, 6, 27), Some(t(18, 22))));
+        assert_eq!(
+            fmprc.parse_date_line("2024-03-18 18:40"),
+            Some((d(2024, 3, 18), Some(t(18, 40))))
+        );
+        assert_eq!(
+            fmprc.local(d(2024, 3, 18).and_time(t(18, 40))).to_rfc3339(),
+            "2024-03-18T18:40:00+08:00"
+        );
     }
 }

@@ -2,32 +2,35 @@
 //! Pure: no I/O, no clock, no global state besides compiled patterns.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use scraper::Html;
-use shared::messages::{SOURCE_MID_RU, SPEECH_SCHEMA_VERSION};
+use shared::messages::SPEECH_SCHEMA_VERSION;
+use shared::profile::{DocIdMatcher, ProfileError, Profiles, SourceProfile};
 use shared::{Lang, ListingHint, Quality, SpeechRecord};
 use url::Url;
 
 use crate::charset;
-use crate::dates::{moscow, parse_date_line, parse_machine_date, parse_time, to_moscow};
-use crate::kinds::classify;
+use crate::dates::DateGrammar;
+use crate::kinds::KindTable;
 use crate::officials::{Registry, RegistryError};
-use crate::page::{PageParts, challenge_marker, extract_parts};
-use crate::title::{parse_tail, strip_site_suffix};
-use crate::turns::split_turns;
+use crate::page::{PageParts, PageRules, extract_parts};
+use crate::title::TitleGrammar;
+use crate::turns::{LabelRules, split_turns};
 
 /// The version written into every record.
 pub const PARSER_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Base for relative URLs found in a page that has no absolute URL of its own.
-pub const SITE_BASE: &str = "https://mid.ru/";
 
 /// One page to extract.
 #[derive(Debug, Clone, Copy)]
 pub struct PageInput<'a> {
     /// The bytes as served.
     pub bytes: &'a [u8],
+    /// The source the page comes from (RawPage `source`, `parser parse --source`); without
+    /// it, the source whose hosts include the URL's host (else the page's canonical link's),
+    /// else the first profile (mid.ru).
+    pub source: Option<&'a str>,
     /// An explicit URL for the page (`parser parse --url`): used as is.
     pub url: Option<&'a str>,
     /// The URL the page was fetched from (RawPage `url`): used when the page has neither a
@@ -52,7 +55,7 @@ pub enum ExtractError {
     )]
     Challenge {
         /// The marker found.
-        marker: &'static str,
+        marker: String,
     },
     /// The page has no title or no body text.
     #[error("not a statement page: {reason}")]
@@ -62,24 +65,43 @@ pub enum ExtractError {
     },
     /// No URL was given and the page names none.
     #[error(
-        "no URL known for this page: it has no <link rel=\"canonical\"> or og:url; pass --url with the statement's mid.ru URL"
+        "no URL known for this page: it has no <link rel=\"canonical\"> or og:url; pass --url with the statement's URL (e.g. {example})"
     )]
-    NoUrl,
+    NoUrl {
+        /// A statement URL of the source.
+        example: String,
+    },
     /// The URL is not a statement URL.
     #[error(
-        "{url:?} is not a mid.ru statement URL: its path has no numeric document id (expected e.g. https://mid.ru/en/foreign_policy/news/1950001/); pass the statement's URL with --url"
+        "{url:?} is not a {site} statement URL: its path has no document id (expected e.g. {example}); pass the statement's URL with --url"
     )]
     NotStatementUrl {
         /// The URL.
         url: String,
+        /// The source.
+        site: String,
+        /// A statement URL of the source.
+        example: String,
     },
     /// The language could not be told.
     #[error(
-        "cannot tell the language of {url:?}: the path does not start with /en/, /ru/, … and the page has no <html lang>; pass a URL such as https://mid.ru/en/…/{{id}}/"
+        "cannot tell the language of {url:?}: it is under none of the {site} languages' base URLs and the page has no <html lang>; pass a URL such as {example}"
     )]
     UnknownLang {
         /// The URL.
         url: String,
+        /// The source.
+        site: String,
+        /// A statement URL of the source.
+        example: String,
+    },
+    /// No profile has that name.
+    #[error(
+        "the page is from source {name:?}, which this parser has no profile for: add it with --source-file FILE"
+    )]
+    UnknownSource {
+        /// The source name.
+        name: String,
     },
 }
 
@@ -89,33 +111,159 @@ impl ExtractError {
         match self {
             ExtractError::Challenge { .. } => "challenge",
             ExtractError::NotAStatement { .. } => "not_a_statement",
-            ExtractError::NoUrl => "no_url",
+            ExtractError::NoUrl { .. } => "no_url",
             ExtractError::NotStatementUrl { .. } => "not_a_statement_url",
             ExtractError::UnknownLang { .. } => "unknown_language",
+            ExtractError::UnknownSource { .. } => "unknown_source",
         }
     }
 }
 
-/// What every extraction shares: the officials registry, built once.
-#[derive(Debug)]
-pub struct Extractor {
-    registry: Registry,
+/// Why the sources cannot be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A profile is invalid.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// An officials registry is invalid.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 }
 
-impl Extractor {
-    /// An extractor with the given registry.
-    pub fn new(registry: Registry) -> Self {
-        Extractor { registry }
+/// One source, compiled once: its profile and every matcher the engine needs.
+#[derive(Debug)]
+pub struct Source {
+    profile: Arc<SourceProfile>,
+    doc_id: DocIdMatcher,
+    page: PageRules,
+    dates: DateGrammar,
+    title: TitleGrammar,
+    kinds: KindTable,
+    labels: LabelRules,
+    registry: Registry,
+    root: Option<Url>,
+}
+
+impl Source {
+    /// Compiles `profile`, merging `extra_officials` (JSON text, origin) into its registry.
+    pub fn compile(
+        profile: Arc<SourceProfile>,
+        extra_officials: Option<(&str, &str)>,
+    ) -> Result<Self, SourceError> {
+        let dates = DateGrammar::compile(&profile)?;
+        Ok(Source {
+            doc_id: DocIdMatcher::new(&profile)?,
+            page: PageRules::compile(&profile)?,
+            title: TitleGrammar::compile(&profile, &dates)?,
+            kinds: KindTable::compile(&profile)?,
+            labels: LabelRules::new(&profile),
+            registry: Registry::of_profile_with_extra(&profile, extra_officials)?,
+            root: profile.site_root(),
+            dates,
+            profile,
+        })
     }
 
-    /// An extractor with the built-in registry.
-    pub fn builtin() -> Result<Self, RegistryError> {
-        Ok(Self::new(Registry::builtin()?))
+    /// The profile.
+    pub fn profile(&self) -> &SourceProfile {
+        &self.profile
     }
 
     /// The officials registry.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The compiled page rules.
+    pub fn page_rules(&self) -> &PageRules {
+        &self.page
+    }
+
+    /// The compiled date grammar.
+    pub fn dates(&self) -> &DateGrammar {
+        &self.dates
+    }
+
+    /// The compiled title grammar.
+    pub fn title_grammar(&self) -> &TitleGrammar {
+        &self.title
+    }
+
+    /// The compiled kind cues.
+    pub fn kinds(&self) -> &KindTable {
+        &self.kinds
+    }
+
+    /// The turn label rules.
+    pub fn labels(&self) -> &LabelRules {
+        &self.labels
+    }
+
+    /// The document id and language a statement URL names.
+    pub fn parse_statement_url(
+        &self,
+        url: &str,
+    ) -> Result<(Url, String, Option<Lang>), ExtractError> {
+        let not_statement = || ExtractError::NotStatementUrl {
+            url: url.to_string(),
+            site: self.profile.name.clone(),
+            example: self.profile.example_url.clone(),
+        };
+        let parsed = Url::parse(url.trim())
+            .or_else(|e| match &self.root {
+                Some(root) => root.join(url.trim()),
+                None => Err(e),
+            })
+            .map_err(|_| not_statement())?;
+        let doc_id = self
+            .doc_id
+            .doc_id(parsed.path())
+            .ok_or_else(not_statement)?;
+        let lang = self.profile.lang_of_url(&parsed);
+        Ok((parsed, doc_id, lang))
+    }
+}
+
+/// Every source the parser knows, compiled once and shared by every page.
+#[derive(Debug)]
+pub struct Extractor {
+    sources: Vec<Source>,
+}
+
+impl Extractor {
+    /// Compiles every profile of `profiles`, merging `extra_officials` (JSON text, origin)
+    /// into each source's registry.
+    pub fn new(
+        profiles: &Profiles,
+        extra_officials: Option<(&str, &str)>,
+    ) -> Result<Self, SourceError> {
+        let sources = profiles
+            .all()
+            .iter()
+            .map(|p| Source::compile(Arc::clone(p), extra_officials))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Extractor { sources })
+    }
+
+    /// The built-in sources.
+    pub fn builtin() -> Result<Self, SourceError> {
+        Self::new(&Profiles::load(&[])?, None)
+    }
+
+    /// Every source.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    /// The source named `name`.
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.profile.name == name)
+    }
+
+    /// The source whose hosts include the host of `url`.
+    pub fn source_for_url(&self, url: &str) -> Option<&Source> {
+        let host = Url::parse(url.trim()).ok()?.host_str()?.to_string();
+        self.sources.iter().find(|s| s.profile.declares_host(&host))
     }
 
     /// Extracts one page (see [`extract`]).
@@ -124,76 +272,100 @@ impl Extractor {
     }
 }
 
-/// The document id and language a statement URL names.
-pub fn parse_statement_url(url: &str) -> Result<(Url, String, Option<Lang>), ExtractError> {
-    let parsed = Url::parse(url.trim())
-        .or_else(|_| Url::parse(SITE_BASE).and_then(|base| base.join(url.trim())))
-        .map_err(|_| ExtractError::NotStatementUrl {
-            url: url.to_string(),
-        })?;
-    let segments: Vec<&str> = parsed
-        .path_segments()
-        .map(|s| s.filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
-    let doc_id = segments
-        .iter()
-        .rev()
-        .find(|s| (4..=10).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
-        .map(|s| s.to_string())
-        .ok_or_else(|| ExtractError::NotStatementUrl {
-            url: url.to_string(),
-        })?;
-    let lang = segments
-        .first()
-        .and_then(|s| (s.len() == 2).then(|| s.parse::<Lang>().ok()).flatten())
-        .or_else(|| {
-            parsed
-                .query_pairs()
-                .find(|(k, _)| k == "lang")
-                .and_then(|(_, v)| v.parse::<Lang>().ok())
-        });
-    Ok((parsed, doc_id, lang))
-}
-
 fn lang_of_tag(tag: &str) -> Option<Lang> {
     tag.get(..2)?.parse::<Lang>().ok()
 }
 
 fn published_at(
+    source: &Source,
     parts: &PageParts,
     listing: Option<&ListingHint>,
 ) -> Option<DateTime<chrono::FixedOffset>> {
-    let listed = listing.and_then(|l| l.published_at).map(to_moscow);
-    if let Some((date, time)) = parts.date_text.as_deref().and_then(parse_date_line) {
-        let time = time.or_else(|| parts.time_text.as_deref().and_then(parse_time));
+    let dates = &source.dates;
+    let listed = listing
+        .and_then(|l| l.published_at)
+        .map(|t| dates.to_local(t));
+    if let Some((date, time)) = parts
+        .date_text
+        .as_deref()
+        .and_then(|t| dates.parse_date_line(t))
+    {
+        let time = time.or_else(|| parts.time_text.as_deref().and_then(|t| dates.parse_time(t)));
         let time = match (time, listed) {
             (Some(t), _) => t,
             (None, Some(l)) if l.date_naive() == date => l.time(),
             _ => NaiveTime::MIN,
         };
-        return Some(moscow(date.and_time(time)));
+        return Some(dates.local(date.and_time(time)));
     }
     parts
         .machine_date
         .as_deref()
-        .and_then(parse_machine_date)
+        .and_then(|t| dates.parse_machine_date(t))
         .or(listed)
+}
+
+/// The source of a page: named, else by the URL's host, else by the page's canonical link or
+/// og:url, else the first.
+fn pick_source<'e>(
+    input: &PageInput<'_>,
+    ctx: &'e Extractor,
+    html: &Html,
+) -> Result<&'e Source, ExtractError> {
+    if let Some(name) = input.source {
+        return ctx.source(name).ok_or_else(|| ExtractError::UnknownSource {
+            name: name.to_string(),
+        });
+    }
+    let by_url = [input.url, input.fetch_url]
+        .into_iter()
+        .flatten()
+        .find_map(|u| ctx.source_for_url(u));
+    let by_page = || {
+        let links = scraper::Selector::parse(
+            "link[rel~=canonical][href], meta[property=\"og:url\"][content]",
+        )
+        .ok()?;
+        html.select(&links).find_map(|el| {
+            let url = el.attr("href").or_else(|| el.attr("content"))?;
+            ctx.source_for_url(url)
+        })
+    };
+    by_url
+        .or_else(by_page)
+        .or_else(|| ctx.sources.first())
+        .ok_or_else(|| ExtractError::UnknownSource {
+            name: String::new(),
+        })
 }
 
 /// Extracts the record of one page.
 pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, ExtractError> {
     let text = charset::decode(input.bytes, input.content_type);
     let html = Html::parse_document(&text);
-    let parts = extract_parts(&html);
+    let source = pick_source(input, ctx, &html)?;
+    let profile = &source.profile;
+    let parts = extract_parts(&html, &source.page);
     drop(html);
     if !parts.known_body
-        && let Some(marker) = challenge_marker(&text)
+        && let Some(marker) = source.page.challenge_marker(&text)
     {
-        return Err(ExtractError::Challenge { marker });
+        return Err(ExtractError::Challenge {
+            marker: marker.to_string(),
+        });
+    }
+    let fetch_url = input.fetch_url.unwrap_or_default();
+    if profile.fetch.soft_404.matches(fetch_url, &text) {
+        return Err(ExtractError::NotAStatement {
+            reason: format!(
+                "{fetch_url} is the site's \"not found\" page (a soft 404 of {})",
+                profile.name
+            ),
+        });
     }
 
     // URL: an explicit override, else the page's canonical link, else og:url, else the URL
-    // it was fetched from; the first that is a statement URL (numeric document id) wins.
+    // it was fetched from; the first that is a statement URL (document id) wins.
     let candidates: Vec<&str> = [
         input.url,
         parts.canonical.as_deref(),
@@ -205,15 +377,19 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
     .map(str::trim)
     .filter(|u| !u.is_empty())
     .collect();
-    let first = *candidates.first().ok_or(ExtractError::NoUrl)?;
+    let first = *candidates.first().ok_or_else(|| ExtractError::NoUrl {
+        example: profile.example_url.clone(),
+    })?;
     let (url, doc_id, url_lang) = match input.url.filter(|u| !u.trim().is_empty()) {
         // An explicit URL is never second-guessed.
-        Some(explicit) => parse_statement_url(explicit)?,
+        Some(explicit) => source.parse_statement_url(explicit)?,
         None => candidates
             .iter()
-            .find_map(|u| parse_statement_url(u).ok())
+            .find_map(|u| source.parse_statement_url(u).ok())
             .ok_or_else(|| ExtractError::NotStatementUrl {
                 url: first.to_string(),
+                site: profile.name.clone(),
+                example: profile.example_url.clone(),
             })?,
     };
     let lang = url_lang
@@ -221,13 +397,15 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
         .or_else(|| parts.html_lang.as_deref().and_then(lang_of_tag))
         .ok_or_else(|| ExtractError::UnknownLang {
             url: url.to_string(),
+            site: profile.name.clone(),
+            example: profile.example_url.clone(),
         })?;
 
     let head_title = || {
         parts
             .head_title
             .as_deref()
-            .map(strip_site_suffix)
+            .map(|t| source.title.strip_site_suffix(t))
             .filter(|t| !t.is_empty())
     };
     let title = if parts.known_body {
@@ -245,29 +423,37 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
     }
     .filter(|t| !t.is_empty())
     .ok_or_else(|| ExtractError::NotAStatement {
-        reason: "the page has no title (no h1.photo-content__title, <h1> or <title>)".into(),
+        reason: format!(
+            "the page has no title (no {}, <h1> or <title>)",
+            source.page.title_css()
+        ),
     })?;
     if parts.paragraphs.is_empty() {
+        let body = source.page.body_css();
         let reason = if parts.known_container {
-            "the statement body (div.text.article-content) is empty"
+            format!("the statement body ({body}) is empty")
         } else {
-            "the page has no body text (no div.text.article-content and no block of <p> text)"
+            format!("the page has no body text (no {body} and no block of <p> text)")
         };
-        return Err(ExtractError::NotAStatement {
-            reason: reason.into(),
-        });
+        return Err(ExtractError::NotAStatement { reason });
     }
 
-    let registry = ctx.registry();
-    let title_speakers: Vec<String> = registry
+    let registry = &source.registry;
+    let mut title_speakers: Vec<String> = registry
         .find_all(&title)
         .into_iter()
         .map(str::to_string)
         .collect();
+    if title_speakers.is_empty()
+        && let Some(implicit) = &profile.parse.page_facts.implicit_speaker
+    {
+        title_speakers.push(implicit.clone());
+    }
     let (turns, label_speakers) = split_turns(
         &parts.paragraphs,
         registry,
         title_speakers.first().map(String::as_str),
+        &source.labels,
     );
     let mut speakers = title_speakers;
     for speaker in label_speakers {
@@ -275,20 +461,34 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
             speakers.push(speaker);
         }
     }
-    let tail = parse_tail(&title);
-    let published_at = published_at(&parts, input.listing);
+    let tail = source.title.parse_tail(&title, &source.dates);
+    let published_at = published_at(source, &parts, input.listing);
+    let event_date = tail.event_date.or_else(|| {
+        profile
+            .parse
+            .page_facts
+            .event_date_from_page
+            .then(|| published_at.map(|p| p.date_naive()))
+            .flatten()
+    });
+    let location = tail.location.or_else(|| parts.place.clone());
 
     let mut translations = BTreeMap::new();
-    for (hreflang, href) in &parts.alternates {
-        let Some(other) = lang_of_tag(hreflang) else {
+    for (tag, href) in &parts.alternates {
+        let Ok(absolute) = url.join(href.trim()) else {
+            continue;
+        };
+        let other = match tag {
+            Some(tag) => lang_of_tag(tag),
+            None => profile.lang_of_url(&absolute),
+        };
+        let Some(other) = other else {
             continue;
         };
         if other == lang || translations.contains_key(&other) {
             continue;
         }
-        if let Ok(absolute) = url.join(href.trim()) {
-            translations.insert(other, absolute.to_string());
-        }
+        translations.insert(other, absolute.to_string());
     }
     let tags = match input.listing {
         Some(listing) if !listing.tags.is_empty() => listing.tags.clone(),
@@ -297,16 +497,16 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
 
     let mut record = SpeechRecord {
         schema_version: SPEECH_SCHEMA_VERSION,
-        id: SpeechRecord::make_id(SOURCE_MID_RU, &doc_id, lang),
-        source: SOURCE_MID_RU.to_string(),
+        id: SpeechRecord::make_id(&profile.name, &doc_id, lang),
+        source: profile.name.clone(),
         doc_id,
         lang,
         url: url.to_string(),
-        kind: classify(&title),
+        kind: source.kinds.classify(&title, lang),
         title,
         speakers,
-        location: tail.location,
-        event_date: tail.event_date,
+        location,
+        event_date,
         published_at,
         doc_number: parts.doc_number.clone(),
         paragraphs: parts.paragraphs,
@@ -341,6 +541,7 @@ mod tests {
         extract(
             &PageInput {
                 bytes: html.as_bytes(),
+                source: None,
                 url,
                 fetch_url: None,
                 content_type: None,
@@ -396,15 +597,19 @@ mod tests {
             Err(ExtractError::NotStatementUrl { .. })
         ));
         let no_url = PAGE.replace("rel=\"canonical\"", "rel=\"x\"");
-        assert_eq!(run(&no_url, None).unwrap_err(), ExtractError::NoUrl);
+        assert_eq!(run(&no_url, None).unwrap_err().reason_label(), "no_url");
         let r = run(
             &no_url,
             Some("https://www.mid.ru/en/press_service/minister_speeches/1799937/"),
         )
         .unwrap();
         assert_eq!(r.id, "mid.ru:1799937:en");
-        let (_, id, lang) =
-            parse_statement_url("https://mid.ru/foreign_policy/news/1653435/?lang=de").unwrap();
+        let ctx = Extractor::builtin().unwrap();
+        let (_, id, lang) = ctx
+            .source("mid.ru")
+            .unwrap()
+            .parse_statement_url("https://mid.ru/foreign_policy/news/1653435/?lang=de")
+            .unwrap();
         assert_eq!((id.as_str(), lang), ("1653435", Some(Lang::De)));
     }
 
@@ -424,6 +629,7 @@ mod tests {
         let r = extract(
             &PageInput {
                 bytes: PAGE.as_bytes(),
+                source: None,
                 url: None,
                 fetch_url: None,
                 content_type: None,

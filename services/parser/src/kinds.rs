@@ -1,7 +1,8 @@
 //! The kind of a statement, from the first cue in its title.
 //!
-//! Every cue of [`CUES`] is searched in the lower-cased title, at the start of a word; the cue
-//! that appears earliest in the title decides, and at the same position the longest cue wins
+//! The cues are data: `[parse.kinds]` of the source profile, per language. The table below is
+//! mid.ru's (`shared/sources/mid.ru.toml`). Every cue is searched in the lower-cased title, at
+//! the start of a word; the cue that appears earliest in the title decides, and at the same position the longest cue wins
 //! (so "opening remarks" beats "opening", "replies to questions" beats "reply"). A cue marked
 //! *word* must also end a word ("ответ" does not match "ответы"); the others are stems that
 //! match any ending (Russian cases: "выступлени" matches "Выступление" and "выступлении").
@@ -22,84 +23,91 @@
 //! | greetings, message, приветстви…, послани… | greetings |
 //! | article, стать… (статья, статье, статьи) | article |
 
-use std::sync::LazyLock;
+use std::collections::BTreeMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use shared::Kind;
-
-/// How a cue must sit in the title.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CueMatch {
-    /// Starts a word; any ending.
-    Stem,
-    /// A whole word (or words).
-    Word,
-    /// Only at the start of the title, as a stem.
-    TitleStart,
-}
-
-/// The documented cue table (see the module documentation): lower-case cue, kind, match rule.
-pub const CUES: &[(&str, Kind, CueMatch)] = &[
-    ("opening remarks", Kind::Remarks, CueMatch::Stem),
-    ("remarks", Kind::Remarks, CueMatch::Stem),
-    ("вступительное слово", Kind::Remarks, CueMatch::Stem),
-    ("speech", Kind::Speech, CueMatch::Stem),
-    ("address", Kind::Speech, CueMatch::Word),
-    ("выступлени", Kind::Speech, CueMatch::Stem),
-    ("statement", Kind::Statement, CueMatch::Stem),
-    ("заявлени", Kind::Statement, CueMatch::Stem),
-    ("interview", Kind::Interview, CueMatch::Stem),
-    ("интервью", Kind::Interview, CueMatch::Stem),
-    ("answers", Kind::Answers, CueMatch::Word),
-    ("replies to questions", Kind::Answers, CueMatch::Stem),
-    ("replies to media questions", Kind::Answers, CueMatch::Stem),
-    ("ответы", Kind::Answers, CueMatch::Word),
-    ("briefing", Kind::Briefing, CueMatch::Stem),
-    ("брифинг", Kind::Briefing, CueMatch::Stem),
-    ("press conference", Kind::PressConference, CueMatch::Stem),
-    ("news conference", Kind::PressConference, CueMatch::Stem),
-    ("пресс-конференци", Kind::PressConference, CueMatch::Stem),
-    ("comment", Kind::Comment, CueMatch::Stem),
-    ("комментари", Kind::Comment, CueMatch::Stem),
-    ("reply", Kind::Comment, CueMatch::Word),
-    ("ответ", Kind::Comment, CueMatch::Word),
-    ("press release", Kind::PressRelease, CueMatch::Stem),
-    ("telephone conversation", Kind::PressRelease, CueMatch::Stem),
-    (
-        "о телефонном разговоре",
-        Kind::PressRelease,
-        CueMatch::TitleStart,
-    ),
-    ("о встрече", Kind::PressRelease, CueMatch::TitleStart),
-    ("о переговорах", Kind::PressRelease, CueMatch::TitleStart),
-    ("о предстоящ", Kind::PressRelease, CueMatch::TitleStart),
-    ("on the upcoming", Kind::PressRelease, CueMatch::TitleStart),
-    (
-        "on the forthcoming",
-        Kind::PressRelease,
-        CueMatch::TitleStart,
-    ),
-    ("greetings", Kind::Greetings, CueMatch::Stem),
-    ("message", Kind::Greetings, CueMatch::Word),
-    ("приветстви", Kind::Greetings, CueMatch::Stem),
-    ("послани", Kind::Greetings, CueMatch::Stem),
-    ("article", Kind::Article, CueMatch::Stem),
-    ("статья", Kind::Article, CueMatch::Word),
-    ("статье", Kind::Article, CueMatch::Word),
-    ("статьи", Kind::Article, CueMatch::Word),
-];
+use shared::profile::parse::{CueMatch, KindCue};
+use shared::profile::{ProfileError, SourceProfile};
+use shared::{Kind, Lang};
 
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 
-/// All cues in one automaton, built once.
-static CUE_MATCHER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .build(CUES.iter().map(|(cue, _, _)| *cue))
-        .ok()
-});
+/// Cues in one automaton.
+#[derive(Debug, Clone)]
+struct CueSet {
+    cues: Vec<KindCue>,
+    matcher: AhoCorasick,
+}
+
+impl CueSet {
+    fn build(profile: &SourceProfile, cues: Vec<KindCue>) -> Result<Self, ProfileError> {
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(cues.iter().map(|c| c.cue.as_str()))
+            .map_err(|e| ProfileError::Invalid {
+                file: profile.origin.clone(),
+                key: "parse.kinds".into(),
+                reason: format!("cannot be compiled into one matcher: {e}"),
+            })?;
+        Ok(CueSet { cues, matcher })
+    }
+
+    fn classify(&self, lower: &str) -> Kind {
+        let mut best: Option<(usize, usize, Kind)> = None;
+        for m in self.matcher.find_overlapping_iter(lower) {
+            let Some(cue) = self.cues.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            if !cue_fits(lower, m.start(), m.end(), cue.rule) {
+                continue;
+            }
+            let len = cue.cue.len();
+            let better = match best {
+                None => true,
+                Some((p, best_len, _)) => m.start() < p || (m.start() == p && len > best_len),
+            };
+            if better {
+                best = Some((m.start(), len, cue.kind));
+            }
+        }
+        best.map_or(Kind::Other, |(_, _, kind)| kind)
+    }
+}
+
+/// A source's cue table, compiled once: one automaton per language and one of every cue.
+#[derive(Debug, Clone)]
+pub struct KindTable {
+    by_lang: BTreeMap<Lang, CueSet>,
+    all: CueSet,
+}
+
+impl KindTable {
+    /// Compiles `[parse.kinds]` of `profile`.
+    pub fn compile(profile: &SourceProfile) -> Result<Self, ProfileError> {
+        let mut by_lang = BTreeMap::new();
+        let mut all = Vec::new();
+        for (lang, cues) in &profile.parse.kinds {
+            all.extend(cues.iter().cloned());
+            by_lang.insert(*lang, CueSet::build(profile, cues.clone())?);
+        }
+        Ok(KindTable {
+            by_lang,
+            all: CueSet::build(profile, all)?,
+        })
+    }
+
+    /// The kind of a statement from its title (see the module documentation): the cues of
+    /// `lang`, or every cue when `lang` has none.
+    pub fn classify(&self, title: &str, lang: Lang) -> Kind {
+        let lower = title.to_lowercase().replace(['\u{a0}', '’'], " ");
+        self.by_lang
+            .get(&lang)
+            .unwrap_or(&self.all)
+            .classify(&lower)
+    }
+}
 
 /// Whether a cue found at `start..end` of `title` obeys its rule.
 fn cue_fits(title: &str, start: usize, end: usize, rule: CueMatch) -> bool {
@@ -115,34 +123,22 @@ fn cue_fits(title: &str, start: usize, end: usize, rule: CueMatch) -> bool {
     }
 }
 
-/// The kind of a statement from its title (see the module table).
-pub fn classify(title: &str) -> Kind {
-    let lower = title.to_lowercase().replace(['\u{a0}', '’'], " ");
-    let Some(matcher) = CUE_MATCHER.as_ref() else {
-        return Kind::Other;
-    };
-    let mut best: Option<(usize, usize, Kind)> = None;
-    for m in matcher.find_overlapping_iter(&lower) {
-        let Some((cue, kind, rule)) = CUES.get(m.pattern().as_usize()) else {
-            continue;
-        };
-        if !cue_fits(&lower, m.start(), m.end(), *rule) {
-            continue;
-        }
-        let better = match best {
-            None => true,
-            Some((p, len, _)) => m.start() < p || (m.start() == p && cue.len() > len),
-        };
-        if better {
-            best = Some((m.start(), cue.len(), *kind));
-        }
-    }
-    best.map_or(Kind::Other, |(_, _, kind)| kind)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn classify(title: &str) -> Kind {
+        let table = KindTable::compile(&SourceProfile::builtin("mid.ru").unwrap()).unwrap();
+        let lang = if title
+            .chars()
+            .any(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))
+        {
+            Lang::Ru
+        } else {
+            Lang::En
+        };
+        table.classify(title, lang)
+    }
 
     #[test]
     fn real_titles() {

@@ -1,8 +1,9 @@
 //! The officials registry: canonical English names and every form titles and turn labels
 //! use, in English and in Russian cases.
 //!
-//! The registry is data: `shared/sources/mid.ru.officials.json` is built in, and
-//! `parser --officials FILE` merges a file of the same format (an entry with a known `name`
+//! The registry is data, one per source: the file `parse.officials` of the source profile names
+//! (`shared/sources/mid.ru.officials.json` for mid.ru), and `parser --officials FILE` merges a
+//! file of the same format into every source's registry (an entry with a known `name`
 //! adds forms to it, a new `name` adds an official):
 //!
 //! ```json
@@ -28,11 +29,9 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Deserialize;
+use shared::profile::SourceProfile;
 
 use crate::normalize::normalize_ws;
-
-/// The built-in registry file.
-pub const BUILTIN_JSON: &str = include_str!("../../../shared/sources/mid.ru.officials.json");
 
 /// Errors loading a registry file.
 #[derive(Debug, thiserror::Error)]
@@ -315,6 +314,31 @@ pub fn form_key(text: &str) -> String {
     out
 }
 
+/// Merges `extra` into `specs`: an entry with a known `name` adds forms to it, a new `name`
+/// adds an official.
+fn merge(specs: &mut Vec<OfficialSpec>, extra: Vec<OfficialSpec>) {
+    for spec in extra {
+        match specs.iter_mut().find(|s| s.name == spec.name) {
+            Some(existing) => {
+                existing.en.extend(spec.en);
+                existing.ru_forms.extend(spec.ru_forms);
+                if let Some(ru) = spec.ru {
+                    // Keep the existing parts; generate the new ones as extra forms.
+                    let generated = forms_of(&OfficialSpec {
+                        name: existing.name.clone(),
+                        role: None,
+                        en: Vec::new(),
+                        ru: Some(ru),
+                        ru_forms: Vec::new(),
+                    });
+                    existing.ru_forms.extend(generated);
+                }
+            }
+            None => specs.push(spec),
+        }
+    }
+}
+
 /// The compiled registry: built once per process and shared by every page.
 #[derive(Debug)]
 pub struct Registry {
@@ -327,41 +351,28 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The built-in registry.
-    pub fn builtin() -> Result<Self, RegistryError> {
-        Self::build(parse_registry(
-            BUILTIN_JSON,
-            "shared/sources/mid.ru.officials.json (built in)",
-        )?)
-    }
-
-    /// The built-in registry merged with `extra` (JSON text of the same format).
-    pub fn with_extra(extra: &str, origin: &str) -> Result<Self, RegistryError> {
-        let mut specs = parse_registry(
-            BUILTIN_JSON,
-            "shared/sources/mid.ru.officials.json (built in)",
-        )?;
-        for spec in parse_registry(extra, origin)? {
-            match specs.iter_mut().find(|s| s.name == spec.name) {
-                Some(existing) => {
-                    existing.en.extend(spec.en);
-                    existing.ru_forms.extend(spec.ru_forms);
-                    if let Some(ru) = spec.ru {
-                        // Keep the built-in parts; generate the new ones as extra forms.
-                        let generated = forms_of(&OfficialSpec {
-                            name: existing.name.clone(),
-                            role: None,
-                            en: Vec::new(),
-                            ru: Some(ru),
-                            ru_forms: Vec::new(),
-                        });
-                        existing.ru_forms.extend(generated);
-                    }
-                }
-                None => specs.push(spec),
+    /// The registry a source profile names (`parse.officials`), merged with `extra` (JSON
+    /// text of the same format and where it came from), if given. A profile without a
+    /// registry has no officials.
+    pub fn of_profile_with_extra(
+        profile: &SourceProfile,
+        extra: Option<(&str, &str)>,
+    ) -> Result<Self, RegistryError> {
+        let mut specs = match (&profile.officials_json, &profile.parse.officials) {
+            (Some(json), Some(file)) => {
+                parse_registry(json, &format!("{file} (from {})", profile.origin))?
             }
+            _ => Vec::new(),
+        };
+        if let Some((extra, origin)) = extra {
+            merge(&mut specs, parse_registry(extra, origin)?);
         }
         Self::build(specs)
+    }
+
+    /// The registry a source profile names.
+    pub fn of_profile(profile: &SourceProfile) -> Result<Self, RegistryError> {
+        Self::of_profile_with_extra(profile, None)
     }
 
     /// Compiles a registry from its entries.
@@ -469,8 +480,12 @@ impl Registry {
 mod tests {
     use super::*;
 
+    fn mid() -> SourceProfile {
+        SourceProfile::builtin("mid.ru").unwrap()
+    }
+
     fn registry() -> Registry {
-        Registry::builtin().unwrap()
+        Registry::of_profile(&mid()).unwrap()
     }
 
     #[test]
@@ -602,10 +617,11 @@ mod tests {
             {"name": "Vasily Nebenzya", "en": ["Vasily Nebenzya"],
              "ru": {"first": "Василий", "initials": "В.А.", "surname": "Небензя", "female": false}}
         ]}"#;
-        let r = Registry::with_extra(extra, "extra.json").unwrap();
+        let r = Registry::of_profile_with_extra(&mid(), Some((extra, "extra.json"))).unwrap();
         assert_eq!(r.find_all("S. Lavrov"), vec!["Sergey Lavrov"]);
         assert_eq!(r.find_all("Постпред В.А.Небензя"), vec!["Vasily Nebenzya"]);
-        let err = Registry::with_extra("{\"officials\": 3}", "bad.json").unwrap_err();
+        let err = Registry::of_profile_with_extra(&mid(), Some(("{\"officials\": 3}", "bad.json")))
+            .unwrap_err();
         assert!(err.to_string().contains("bad.json"), "{err}");
     }
 }

@@ -1,38 +1,271 @@
 //! DOM extraction: one parse, one pass over the tree to find the known parts, then a walk of
 //! the body container that turns it into paragraphs.
 //!
-//! Known markup (see `/work/shared/reference/mid-ru.md`): title `h1.photo-content__title`
-//! (announcements: `h3.announcement__title`), date `.photo-content__date` (+
-//! `.photo-content__time`), document number `p.article-line__note.article-line__note_small` /
-//! `div.announcement__doc-num`, body `div.text.article-content` / `div.announcement__text`.
-//! When no known body has text, a generic extractor takes the element whose `<p>` children
-//! hold the most text outside page chrome; the record is then marked `fallback`.
+//! The known parts are the source profile's selectors (`[parse.selectors]`, compiled once into
+//! [`PageRules`]): title, date, time, place, body, tags, document number, language
+//! alternates (mid.ru: title `h1.photo-content__title`, date `.photo-content__date`, body
+//! `div.text.article-content`, …). When no known body has text, a generic extractor takes the
+//! element whose `<p>` children hold the most text outside page chrome; the record is then
+//! marked `fallback`.
 //!
 //! Body rules: `<p>`, headings, list items, `<dt>/<dd>`, `<blockquote>` and `<pre>` are
 //! paragraphs; a table row is one paragraph of its non-empty cells joined by " | "; text
 //! directly in a container is a paragraph, split at `<br>`; a `<br>` inside a paragraph is a
-//! newline ([`crate::normalize::LINE_BREAK`]); empty paragraphs are dropped. The table of
-//! contents of briefings (a "Contents"/"Содержание" heading and paragraphs made only of
-//! links to `#` anchors) and "Back to contents"/"Назад к оглавлению" links are removed, and so
-//! is any page chrome (photo counters, copyright line, "Additional materials", share bars).
-
-use std::sync::LazyLock;
+//! newline ([`crate::normalize::LINE_BREAK`]); empty paragraphs are dropped. A table of
+//! contents (a heading of `chrome.toc_headings` and paragraphs made only of links to `#`
+//! anchors) and `chrome.back_links` are removed, and so is any page chrome
+//! (`[parse.chrome]`: class fragments, selectors, whole chrome lines).
 
 use ego_tree::NodeRef;
 use regex::Regex;
 use scraper::node::Element;
-use scraper::{Html, Node};
+use scraper::{ElementRef, Html, Node, Selector};
+use shared::profile::{ProfileError, SourceProfile, compile_regex, compile_selector};
 
 use crate::normalize::{LINE_BREAK_MARK, normalize_lines, normalize_ws};
 
-/// Markers of the anti-bot challenge page.
-pub const CHALLENGE_MARKERS: &[&str] = &[
-    "/TSPD/",
-    "window[\"bobcmn\"]",
-    "bobcmn",
-    "Please enable JavaScript",
-    "Data processing... Please, wait.",
-];
+/// What an element must have to match one alternative of a selector: the tag, classes and
+/// id of its last compound. A cheap test on the raw attributes that rules out almost every
+/// element before the full selector runs.
+#[derive(Debug, Clone, Default)]
+struct Need {
+    tag: Option<String>,
+    classes: Vec<String>,
+    id: Option<String>,
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '-' || c == '_'
+}
+
+/// The last compound selector of one alternative (after the last top-level combinator).
+fn last_compound(alternative: &str) -> &str {
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in alternative.char_indices() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            ' ' | '>' | '+' | '~' | '\t' | '\n' if depth == 0 => start = i + c.len_utf8(),
+            _ => {}
+        }
+    }
+    &alternative[start..]
+}
+
+fn need_of(compound: &str) -> Need {
+    let mut need = Need::default();
+    let tag: String = compound.chars().take_while(|c| is_ident(*c)).collect();
+    if !tag.is_empty() {
+        need.tag = Some(tag.to_ascii_lowercase());
+    }
+    let mut rest = &compound[compound.len() - compound.trim_start_matches(is_ident).len()..];
+    loop {
+        let mut chars = rest.chars();
+        let Some(kind) = chars.next() else { break };
+        if kind != '.' && kind != '#' {
+            break; // `[`, `:`, `*`: nothing more is needed for sure
+        }
+        let name: String = chars.take_while(|c| is_ident(*c)).collect();
+        if name.is_empty() {
+            break;
+        }
+        rest = &rest[1 + name.len()..];
+        if kind == '.' {
+            need.classes.push(name);
+        } else {
+            need.id = Some(name);
+        }
+    }
+    need
+}
+
+/// Splits a selector list at its top-level commas.
+fn alternatives(css: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in css.char_indices() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(css[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(css[start..].trim());
+    out
+}
+
+/// A compiled CSS selector with a quick pre-test (see [`Need`]).
+#[derive(Debug, Clone)]
+pub struct FastSelector {
+    needs: Vec<Need>,
+    full: Selector,
+}
+
+impl FastSelector {
+    /// Compiles the selector at `key` of `profile`.
+    pub fn compile(profile: &SourceProfile, key: &str, css: &str) -> Result<Self, ProfileError> {
+        let full = compile_selector(profile, key, css)?;
+        let needs = alternatives(css)
+            .into_iter()
+            .map(|a| need_of(last_compound(a)))
+            .collect();
+        Ok(FastSelector { needs, full })
+    }
+
+    fn quick(&self, el: &Element) -> bool {
+        self.needs.iter().any(|n| {
+            n.tag.as_deref().is_none_or(|t| el.name() == t)
+                && n.id.as_deref().is_none_or(|i| attr(el, "id") == Some(i))
+                && (n.classes.is_empty()
+                    || attr(el, "class")
+                        .is_some_and(|c| n.classes.iter().all(|k| class_list_has(c, k))))
+        })
+    }
+
+    /// Whether the element at `node` matches.
+    pub fn matches(&self, node: NodeRef<'_, Node>, el: &Element) -> bool {
+        self.quick(el) && ElementRef::wrap(node).is_some_and(|e| self.full.matches(&e))
+    }
+}
+
+fn compile_list(
+    profile: &SourceProfile,
+    key: &str,
+    list: &[String],
+) -> Result<Vec<FastSelector>, ProfileError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, css)| FastSelector::compile(profile, &format!("{key}[{i}]"), css))
+        .collect()
+}
+
+/// A source's page markup and chrome, compiled once (`[parse.selectors]`, `[parse.chrome]`,
+/// `parse.doc_number_pattern`, the anti-bot markers of `[fetch]`).
+#[derive(Debug, Clone)]
+pub struct PageRules {
+    title: Vec<FastSelector>,
+    date: Vec<FastSelector>,
+    time: Vec<FastSelector>,
+    place: Vec<FastSelector>,
+    body: Vec<FastSelector>,
+    tags: Vec<FastSelector>,
+    doc_number: Vec<FastSelector>,
+    alternates: Vec<(FastSelector, Option<String>)>,
+    chrome_fragments: Vec<String>,
+    chrome: Vec<FastSelector>,
+    chrome_line: Option<Regex>,
+    toc_headings: Vec<String>,
+    back_links: Vec<String>,
+    doc_number_shape: Option<Regex>,
+    challenge_markers: Vec<String>,
+    /// The first body selector as written, for messages.
+    body_css: String,
+    /// The first title selector as written, for messages.
+    title_css: String,
+}
+
+impl PageRules {
+    /// Compiles the page rules of `profile`.
+    pub fn compile(profile: &SourceProfile) -> Result<Self, ProfileError> {
+        let s = &profile.parse.selectors;
+        let c = &profile.parse.chrome;
+        let chrome_line = if c.lines.is_empty() {
+            None
+        } else {
+            Some(compile_regex(
+                profile,
+                "parse.chrome.lines",
+                &format!("(?i)^(?:{})$", c.lines.join("|")),
+            )?)
+        };
+        let anti_bot = &profile.fetch.anti_bot;
+        Ok(PageRules {
+            title: compile_list(profile, "parse.selectors.title", &s.title)?,
+            date: compile_list(profile, "parse.selectors.date", &s.date)?,
+            time: compile_list(profile, "parse.selectors.time", &s.time)?,
+            place: compile_list(profile, "parse.selectors.place", &s.place)?,
+            body: compile_list(profile, "parse.selectors.body", &s.body)?,
+            tags: compile_list(profile, "parse.selectors.tags", &s.tags)?,
+            doc_number: compile_list(profile, "parse.selectors.doc_number", &s.doc_number)?,
+            alternates: s
+                .alternates
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let key = format!("parse.selectors.alternates[{i}].selector");
+                    Ok((
+                        FastSelector::compile(profile, &key, &a.selector)?,
+                        a.lang_attr.clone(),
+                    ))
+                })
+                .collect::<Result<Vec<_>, ProfileError>>()?,
+            chrome_fragments: c.class_fragments.clone(),
+            chrome: compile_list(profile, "parse.chrome.selectors", &c.selectors)?,
+            chrome_line,
+            toc_headings: c.toc_headings.iter().map(|h| h.to_lowercase()).collect(),
+            back_links: c.back_links.iter().map(|h| h.to_lowercase()).collect(),
+            doc_number_shape: profile
+                .parse
+                .doc_number_pattern
+                .as_deref()
+                .map(|p| compile_regex(profile, "parse.doc_number_pattern", p))
+                .transpose()?,
+            challenge_markers: anti_bot
+                .script_markers
+                .iter()
+                .chain(&anti_bot.text_markers)
+                .filter(|m| !m.is_empty())
+                .cloned()
+                .collect(),
+            body_css: s.body.first().cloned().unwrap_or_default(),
+            title_css: s.title.first().cloned().unwrap_or_default(),
+        })
+    }
+
+    /// The first body selector as written (`div.text.article-content`).
+    pub fn body_css(&self) -> &str {
+        &self.body_css
+    }
+
+    /// The first title selector as written (`h1.photo-content__title`).
+    pub fn title_css(&self) -> &str {
+        &self.title_css
+    }
+
+    /// The challenge marker present in the page text, if any.
+    pub fn challenge_marker(&self, text: &str) -> Option<&str> {
+        self.challenge_markers
+            .iter()
+            .find(|m| text.contains(m.as_str()))
+            .map(String::as_str)
+    }
+
+    fn chrome_element(&self, node: NodeRef<'_, Node>, el: &Element) -> bool {
+        if skipped_tag(el.name()) {
+            return true;
+        }
+        let is_chrome = |v: &str| self.chrome_fragments.iter().any(|p| v.contains(p.as_str()));
+        attr(el, "class").is_some_and(is_chrome)
+            || attr(el, "id").is_some_and(is_chrome)
+            || self.chrome.iter().any(|s| s.matches(node, el))
+    }
+
+    fn is_doc_number_el(&self, node: NodeRef<'_, Node>, el: &Element) -> bool {
+        self.doc_number.iter().any(|s| s.matches(node, el))
+    }
+
+    /// Whether `text` has the shape of a document number (`1897-09-10-2017`, `09-10-2017`).
+    pub fn is_doc_number(&self, text: &str) -> bool {
+        self.doc_number_shape
+            .as_ref()
+            .is_some_and(|r| r.is_match(text))
+    }
+}
 
 /// Everything the page itself says, before interpretation.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -49,8 +282,10 @@ pub struct PageParts {
     pub og_url: Option<String>,
     /// `<html lang>`.
     pub html_lang: Option<String>,
-    /// `link[rel=alternate][hreflang]`: (hreflang, href).
-    pub alternates: Vec<(String, String)>,
+    /// Links to other language versions: (language code if the markup gives one, href).
+    pub alternates: Vec<(Option<String>, String)>,
+    /// Text of the place element.
+    pub place: Option<String>,
     /// Text of the page date element (time included when nested).
     pub date_text: Option<String>,
     /// Text of a separate time element.
@@ -77,10 +312,6 @@ fn attr<'a>(el: &'a Element, name: &str) -> Option<&'a str> {
 
 // Classes are read from the raw attribute: `Element::classes` interns every class name into
 // a global atom table on first use, which costs more than the whole rest of the walk.
-fn has_class(el: &Element, class: &str) -> bool {
-    attr(el, "class").is_some_and(|c| class_list_has(c, class))
-}
-
 fn class_list_has(classes: &str, class: &str) -> bool {
     classes.split_ascii_whitespace().any(|c| c == class)
 }
@@ -126,50 +357,6 @@ fn skipped_tag(name: &str) -> bool {
     )
 }
 
-/// Class or id fragments of page chrome.
-const CHROME_CLASS_PARTS: &[&str] = &[
-    "share",
-    "photo-gallery",
-    "gallery",
-    "additional-materials",
-    "sidebar",
-    "breadcrumb",
-    "menu",
-    "header",
-    "footer",
-    "social",
-    "search",
-    "lang-switch",
-    "language",
-    "banner",
-    "cookie",
-    "related",
-    "announce__meta",
-    "print",
-];
-
-fn chrome_element(el: &Element) -> bool {
-    if skipped_tag(el.name()) {
-        return true;
-    }
-    let is_chrome = |v: &str| CHROME_CLASS_PARTS.iter().any(|p| v.contains(p));
-    attr(el, "class").is_some_and(is_chrome) || attr(el, "id").is_some_and(is_chrome)
-}
-
-fn is_doc_number_el(el: &Element) -> bool {
-    (el.name() == "p" || el.name() == "div" || el.name() == "span")
-        && ((has_class(el, "article-line__note") && has_class(el, "article-line__note_small"))
-            || has_class(el, "announcement__doc-num"))
-}
-
-static DOC_NUMBER: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^(?:\d{1,7}-)?\d{2}-\d{2}-\d{4}$").ok());
-
-/// Whether `text` has the shape of a document number (`1897-09-10-2017`, `09-10-2017`).
-pub fn is_doc_number(text: &str) -> bool {
-    DOC_NUMBER.as_ref().is_some_and(|r| r.is_match(text))
-}
-
 #[derive(Debug, Default)]
 struct Block {
     text: String,
@@ -179,8 +366,8 @@ struct Block {
     hash_link_text: bool,
 }
 
-#[derive(Default)]
-struct Walker {
+struct Walker<'r> {
+    rules: &'r PageRules,
     /// Generic extraction: the title (`h1`) and date (`time`) sit beside the text.
     fallback: bool,
     blocks: Vec<Block>,
@@ -227,7 +414,7 @@ fn has_block_child(node: NodeRef<'_, Node>) -> bool {
         .any(|c| matches!(c.value(), Node::Element(e) if BLOCK_CHILDREN.contains(&e.name())))
 }
 
-impl Walker {
+impl Walker<'_> {
     fn flush(&mut self) {
         let block = std::mem::take(&mut self.inline);
         if !block.text.trim().is_empty() {
@@ -252,7 +439,7 @@ impl Walker {
 
     fn element(&mut self, node: NodeRef<'_, Node>, el: &Element) {
         let name = el.name();
-        if is_doc_number_el(el) {
+        if self.rules.is_doc_number_el(node, el) {
             self.flush();
             let text = text_of(node);
             if !text.is_empty() && self.doc_number.is_none() {
@@ -260,7 +447,7 @@ impl Walker {
             }
             return;
         }
-        if chrome_element(el) || (self.fallback && matches!(name, "h1" | "time")) {
+        if self.rules.chrome_element(node, el) || (self.fallback && matches!(name, "h1" | "time")) {
             return;
         }
         if name == "br" {
@@ -289,7 +476,7 @@ impl Walker {
         if paragraph {
             self.flush();
             let mut block = Block::default();
-            collect(node, &mut block, false);
+            collect_children(self.rules, node, &mut block, false);
             if !block.text.trim().is_empty() {
                 self.blocks.push(block);
             }
@@ -320,7 +507,7 @@ impl Walker {
             let hash =
                 name == "a" && attr(el, "href").is_some_and(|h| h.trim_start().starts_with('#'));
             let mut block = std::mem::take(&mut self.inline);
-            collect_children(node, &mut block, hash);
+            collect_children(self.rules, node, &mut block, hash);
             self.inline = block;
         } else {
             self.flush();
@@ -330,11 +517,12 @@ impl Walker {
     }
 }
 
-fn collect(node: NodeRef<'_, Node>, block: &mut Block, in_hash_link: bool) {
-    collect_children(node, block, in_hash_link);
-}
-
-fn collect_children(node: NodeRef<'_, Node>, block: &mut Block, in_hash_link: bool) {
+fn collect_children(
+    rules: &PageRules,
+    node: NodeRef<'_, Node>,
+    block: &mut Block,
+    in_hash_link: bool,
+) {
     for child in node.children() {
         match child.value() {
             Node::Text(t) => {
@@ -351,7 +539,7 @@ fn collect_children(node: NodeRef<'_, Node>, block: &mut Block, in_hash_link: bo
                 let name = el.name();
                 if name == "br" {
                     block.text.push(LINE_BREAK_MARK);
-                } else if chrome_element(el) {
+                } else if rules.chrome_element(child, el) {
                 } else {
                     let block_level = BLOCK_CHILDREN.contains(&name) || name == "li";
                     if block_level {
@@ -360,7 +548,7 @@ fn collect_children(node: NodeRef<'_, Node>, block: &mut Block, in_hash_link: bo
                     let hash = in_hash_link
                         || (name == "a"
                             && attr(el, "href").is_some_and(|h| h.trim_start().starts_with('#')));
-                    collect_children(child, block, hash);
+                    collect_children(rules, child, block, hash);
                     if block_level {
                         block.text.push(' ');
                     }
@@ -371,31 +559,13 @@ fn collect_children(node: NodeRef<'_, Node>, block: &mut Block, in_hash_link: bo
     }
 }
 
-const TOC_HEADINGS: &[&str] = &["contents", "содержание", "оглавление", "table of contents"];
-const BACK_LINKS: &[&str] = &[
-    "back to contents",
-    "назад к оглавлению",
-    "back to the contents",
-    "к оглавлению",
-    "назад к содержанию",
-    "back to top",
-    "наверх",
-];
-
-static CHROME_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^(?:\d+\s+(?:of|из)\s+\d+\s+(?:photos?\s+in\s+(?:the\s+)?album|фотографи[йия]\s+в\s+альбоме)|©.*|additional materials|дополнительные материалы|advanced settings|расширенный поиск|share|поделиться)$",
-    )
-    .ok()
-});
-
 fn key(text: &str) -> String {
     text.trim_matches(|c: char| !c.is_alphanumeric())
         .to_lowercase()
 }
 
 /// Turns walked blocks into paragraphs: normalised, TOC and chrome removed.
-fn finish(blocks: Vec<Block>) -> Vec<String> {
+fn finish(rules: &PageRules, blocks: Vec<Block>) -> Vec<String> {
     let has_toc_links = blocks.iter().any(|b| b.hash_link_text && !b.plain_text);
     let mut out = Vec::with_capacity(blocks.len());
     for block in blocks {
@@ -409,13 +579,17 @@ fn finish(blocks: Vec<Block>) -> Vec<String> {
         // Navigation lines and chrome are short: only short paragraphs are compared.
         if text.len() <= 120 {
             let k = key(&text);
-            if BACK_LINKS.contains(&k.as_str()) {
+            if rules.back_links.contains(&k) {
                 continue;
             }
-            if has_toc_links && TOC_HEADINGS.contains(&k.as_str()) {
+            if has_toc_links && rules.toc_headings.contains(&k) {
                 continue;
             }
-            if CHROME_LINE.as_ref().is_some_and(|r| r.is_match(&text)) {
+            if rules
+                .chrome_line
+                .as_ref()
+                .is_some_and(|r| r.is_match(&text))
+            {
                 continue;
             }
         }
@@ -424,26 +598,34 @@ fn finish(blocks: Vec<Block>) -> Vec<String> {
     out
 }
 
-fn walk_body(node: NodeRef<'_, Node>, fallback: bool) -> (Vec<String>, Option<String>) {
+fn walk_body(
+    rules: &PageRules,
+    node: NodeRef<'_, Node>,
+    fallback: bool,
+) -> (Vec<String>, Option<String>) {
     let mut walker = Walker {
+        rules,
         fallback,
-        ..Walker::default()
+        blocks: Vec::new(),
+        inline: Block::default(),
+        doc_number: None,
     };
     walker.container(node);
     walker.flush();
     let doc_number = walker.doc_number.take();
-    (finish(walker.blocks), doc_number)
+    (finish(rules, walker.blocks), doc_number)
 }
 
 /// Whether an element is inside page chrome (header, nav, footer, aside, menus, share bars).
-fn in_chrome(node: NodeRef<'_, Node>) -> bool {
-    node.ancestors()
-        .any(|a| matches!(a.value(), Node::Element(e) if chrome_element(e) && e.name() != "head"))
+fn in_chrome(rules: &PageRules, node: NodeRef<'_, Node>) -> bool {
+    node.ancestors().any(
+        |a| matches!(a.value(), Node::Element(e) if e.name() != "head" && rules.chrome_element(a, e)),
+    )
 }
 
 /// The generic main-content extractor: the element whose direct `<p>` children hold the most
 /// text, outside page chrome.
-fn densest_block<'a>(html: &'a Html) -> Option<NodeRef<'a, Node>> {
+fn densest_block<'a>(rules: &PageRules, html: &'a Html) -> Option<NodeRef<'a, Node>> {
     let mut scores: Vec<(ego_tree::NodeId, usize)> = Vec::new();
     for node in html.tree.root().descendants() {
         let Node::Element(el) = node.value() else {
@@ -455,7 +637,7 @@ fn densest_block<'a>(html: &'a Html) -> Option<NodeRef<'a, Node>> {
         let Some(parent) = node.parent() else {
             continue;
         };
-        if in_chrome(node) {
+        if in_chrome(rules, node) {
             continue;
         }
         let len = text_of(node).chars().count();
@@ -471,14 +653,42 @@ fn densest_block<'a>(html: &'a Html) -> Option<NodeRef<'a, Node>> {
     html.tree.get(best.0)
 }
 
-/// Extracts the parts of a parsed page.
-pub fn extract_parts(html: &Html) -> PageParts {
+/// The first element matching each selector of a priority list: the first selector whose first
+/// match (in document order) has text wins.
+struct Firsts<'a> {
+    found: Vec<Option<NodeRef<'a, Node>>>,
+}
+
+impl<'a> Firsts<'a> {
+    fn new(len: usize) -> Self {
+        Firsts {
+            found: vec![None; len],
+        }
+    }
+
+    /// Records `node` for every selector it matches that has no non-empty match yet.
+    fn offer(&mut self, list: &[FastSelector], node: NodeRef<'a, Node>, el: &Element) {
+        for (slot, selector) in self.found.iter_mut().zip(list) {
+            if slot.is_none() && selector.matches(node, el) && !text_of(node).is_empty() {
+                *slot = Some(node);
+            }
+        }
+    }
+
+    fn text(&self) -> Option<String> {
+        self.found.iter().flatten().next().map(|n| text_of(*n))
+    }
+}
+
+/// Extracts the parts of a parsed page with a source's rules.
+pub fn extract_parts(html: &Html, rules: &PageRules) -> PageParts {
     let mut parts = PageParts::default();
-    let mut body: Option<NodeRef<'_, Node>> = None;
-    let mut announcement_body: Option<NodeRef<'_, Node>> = None;
-    let mut announcement_title: Option<String> = None;
-    let mut doc_number: Option<String> = None;
-    let mut date_node: Option<NodeRef<'_, Node>> = None;
+    let mut titles = Firsts::new(rules.title.len());
+    let mut dates = Firsts::new(rules.date.len());
+    let mut times = Firsts::new(rules.time.len());
+    let mut places = Firsts::new(rules.place.len());
+    let mut numbers = Firsts::new(rules.doc_number.len());
+    let mut bodies: Vec<Option<NodeRef<'_, Node>>> = vec![None; rules.body.len()];
     let mut tag_nodes: Vec<NodeRef<'_, Node>> = Vec::new();
     for node in html.tree.root().descendants() {
         let Node::Element(el) = node.value() else {
@@ -493,15 +703,8 @@ pub fn extract_parts(html: &Html) -> PageParts {
             }
             "link" => {
                 let rel = attr(el, "rel").unwrap_or_default().to_ascii_lowercase();
-                let href = attr(el, "href").map(|h| h.trim().to_string());
-                if rel.split_whitespace().any(|r| r == "canonical") {
-                    if parts.canonical.is_none() {
-                        parts.canonical = href;
-                    }
-                } else if rel.split_whitespace().any(|r| r == "alternate")
-                    && let (Some(lang), Some(href)) = (attr(el, "hreflang"), href)
-                {
-                    parts.alternates.push((lang.trim().to_string(), href));
+                if rel.split_whitespace().any(|r| r == "canonical") && parts.canonical.is_none() {
+                    parts.canonical = attr(el, "href").map(|h| h.trim().to_string());
                 }
             }
             "meta" => {
@@ -524,63 +727,53 @@ pub fn extract_parts(html: &Html) -> PageParts {
             "time" => {
                 if parts.machine_date.is_none()
                     && let Some(dt) = attr(el, "datetime")
-                    && !in_chrome(node)
+                    && !in_chrome(rules, node)
                 {
                     parts.machine_date = Some(dt.trim().to_string());
                 }
             }
-            "h1" => {
-                if has_class(el, "photo-content__title") {
-                    if parts.title.is_none() {
-                        parts.title = Some(text_of(node)).filter(|t| !t.is_empty());
-                    }
-                } else if parts.any_h1.is_none() && !in_chrome(node) {
-                    parts.any_h1 = Some(text_of(node)).filter(|t| !t.is_empty());
-                }
-            }
-            "h3" if announcement_title.is_none() && has_class(el, "announcement__title") => {
-                announcement_title = Some(text_of(node)).filter(|t| !t.is_empty());
-            }
-            "div"
-                if body.is_none() && has_class(el, "text") && has_class(el, "article-content") =>
-            {
-                body = Some(node);
-            }
-            "div" if announcement_body.is_none() && has_class(el, "announcement__text") => {
-                announcement_body = Some(node);
-            }
             _ => {}
         }
-        if is_doc_number_el(el) && doc_number.is_none() {
-            doc_number = Some(text_of(node)).filter(|t| !t.is_empty());
+        let is_title = rules.title.iter().any(|s| s.matches(node, el));
+        if is_title {
+            titles.offer(&rules.title, node, el);
+        } else if el.name() == "h1" && parts.any_h1.is_none() && !in_chrome(rules, node) {
+            parts.any_h1 = Some(text_of(node)).filter(|t| !t.is_empty());
         }
-        if (has_class(el, "photo-content__date") || has_class(el, "announcement__date"))
-            && date_node.is_none()
-        {
-            date_node = Some(node);
+        for (slot, selector) in bodies.iter_mut().zip(&rules.body) {
+            if slot.is_none() && selector.matches(node, el) {
+                *slot = Some(node);
+            }
         }
-        if (has_class(el, "photo-content__time") || has_class(el, "announcement__time"))
-            && parts.time_text.is_none()
-        {
-            parts.time_text = Some(text_of(node));
+        numbers.offer(&rules.doc_number, node, el);
+        dates.offer(&rules.date, node, el);
+        times.offer(&rules.time, node, el);
+        places.offer(&rules.place, node, el);
+        for (selector, lang_attr) in &rules.alternates {
+            if selector.matches(node, el)
+                && let Some(href) = attr(el, "href")
+            {
+                let lang = lang_attr
+                    .as_deref()
+                    .and_then(|a| attr(el, a))
+                    .map(|l| l.trim().to_string());
+                parts.alternates.push((lang, href.trim().to_string()));
+            }
         }
-        if attr(el, "class").is_some_and(|c| {
-            c.split_ascii_whitespace().any(|c| {
-                matches!(
-                    c,
-                    "tags" | "article-tags" | "photo-content__tags" | "tags-list" | "article__tags"
-                )
+        if rules.tags.iter().any(|s| s.matches(node, el))
+            && !node.ancestors().any(|a| {
+                matches!(a.value(), Node::Element(e) if e.name() == "aside"
+                    || attr(e, "class").is_some_and(|c| c.contains("sidebar")))
             })
-        }) && !node.ancestors().any(|a| {
-            matches!(a.value(), Node::Element(e) if e.name() == "aside"
-                || attr(e, "class").is_some_and(|c| c.contains("sidebar")))
-        }) {
+        {
             tag_nodes.push(node);
         }
     }
-    if let Some(date) = date_node {
-        parts.date_text = Some(text_of(date));
-    }
+    parts.title = titles.text();
+    parts.date_text = dates.text();
+    parts.time_text = times.text();
+    parts.place = places.text();
+    let doc_number = numbers.text();
     for tags in tag_nodes {
         let links: Vec<String> = tags
             .descendants()
@@ -603,32 +796,29 @@ pub fn extract_parts(html: &Html) -> PageParts {
             }
         }
     }
-    if parts.title.is_none() {
-        parts.title = announcement_title;
-    }
-    parts.known_container = body.is_some() || announcement_body.is_some();
-    let known = [body, announcement_body]
-        .into_iter()
-        .flatten()
-        .find_map(|node| {
-            let (paragraphs, number) = walk_body(node, false);
-            (!paragraphs.is_empty()).then_some((paragraphs, number))
-        });
+    parts.known_container = bodies.iter().any(Option::is_some);
+    let known = bodies.into_iter().flatten().find_map(|node| {
+        let (paragraphs, number) = walk_body(rules, node, false);
+        (!paragraphs.is_empty()).then_some((paragraphs, number))
+    });
     let (mut paragraphs, inner_number) = match known {
         Some((p, n)) => {
             parts.known_body = true;
             (p, n)
         }
         None if parts.known_container => (Vec::new(), None),
-        None => match densest_block(html) {
-            Some(node) => walk_body(node, true),
+        None => match densest_block(rules, html) {
+            Some(node) => walk_body(rules, node, true),
             None => (Vec::new(), None),
         },
     };
     parts.doc_number = doc_number.or(inner_number);
     // A document number printed as a plain first or last paragraph is not body text.
     for index in [paragraphs.len().wrapping_sub(1), 0] {
-        if paragraphs.get(index).is_some_and(|p| is_doc_number(p)) {
+        if paragraphs
+            .get(index)
+            .is_some_and(|p| rules.is_doc_number(p))
+        {
             let number = paragraphs.remove(index);
             if parts.doc_number.is_none() {
                 parts.doc_number = Some(number);
@@ -647,17 +837,16 @@ fn in_svg(node: NodeRef<'_, Node>) -> bool {
         .any(|a| matches!(a.value(), Node::Element(e) if e.name() == "svg"))
 }
 
-/// The challenge marker present in the page text, if any.
-pub fn challenge_marker(text: &str) -> Option<&'static str> {
-    CHALLENGE_MARKERS.iter().copied().find(|m| text.contains(m))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn rules() -> PageRules {
+        PageRules::compile(&SourceProfile::builtin("mid.ru").unwrap()).unwrap()
+    }
+
     fn parts(html: &str) -> PageParts {
-        extract_parts(&Html::parse_document(html))
+        extract_parts(&Html::parse_document(html), &rules())
     }
 
     #[test]
@@ -768,10 +957,28 @@ mod tests {
 
     #[test]
     fn challenge_markers() {
+        let rules = rules();
         assert_eq!(
-            challenge_marker(r#"<script src="/TSPD/08abc?type=7"></script>"#),
+            rules.challenge_marker(r#"<script src="/TSPD/08abc?type=7"></script>"#),
             Some("/TSPD/")
         );
-        assert_eq!(challenge_marker("<p>Hello</p>"), None);
+        assert_eq!(rules.challenge_marker("<p>Hello</p>"), None);
+    }
+
+    #[test]
+    fn selector_pre_tests() {
+        let n = need_of(last_compound("ul.announce > li.announce__item#x[data-a]"));
+        assert_eq!(n.tag.as_deref(), Some("li"));
+        assert_eq!(n.classes, vec!["announce__item"]);
+        assert_eq!(n.id.as_deref(), Some("x"));
+        let n = need_of(last_compound(".a.b:not(.c)"));
+        assert_eq!(
+            (n.tag, n.classes),
+            (None, vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(
+            alternatives("a, b:is(c, d) , e"),
+            vec!["a", "b:is(c, d)", "e"]
+        );
     }
 }

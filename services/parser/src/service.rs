@@ -3,7 +3,8 @@
 //! * Consumer `parser` on `RAW_PAGES` through [`shared::consumer::run`].
 //! * Each page: [`RawPage::from_json`], body via [`shared::nats::raw_page_body`],
 //!   [`crate::extract::extract`] in `spawn_blocking`, then [`publish_durable`] on
-//!   `speeches.{source}.{lang}.{kind}` with the record's de-duplication id. `Done` only after
+//!   `speeches.{token}.{lang}.{kind}` (the token of the page's source profile) with the
+//!   record's de-duplication id. `Done` only after
 //!   the publish is acknowledged.
 //! * Bad payloads, challenge pages and non-statements are rejected (dead letter with the
 //!   reason, counted in `parser_dead_lettered` and `parser_rejected_pages{reason}`); NATS
@@ -190,12 +191,14 @@ pub async fn process_page(
             },
             other => other,
         })?;
-    let extractor = Arc::clone(extractor);
+    let shared_extractor = Arc::clone(extractor);
     let url = page.url.clone();
     let extracted = tokio::task::spawn_blocking(move || {
+        let extractor = shared_extractor;
         let content_type = page.headers.get("content-type").map(String::as_str);
         extractor.extract(&PageInput {
             bytes: &body,
+            source: Some(&page.source),
             url: None,
             fetch_url: Some(&page.url),
             content_type,
@@ -232,7 +235,11 @@ pub async fn process_page(
         },
         other => other,
     })?;
-    let subject = speech_subject(&record.source, record.lang, record.kind);
+    // The subject token is the profile's (`mid_ru`).
+    let subject = match extractor.source(&record.source) {
+        Some(source) => source.profile().speech_subject(record.lang, record.kind),
+        None => speech_subject(&record.source, record.lang, record.kind),
+    };
     Ok(Encoded {
         record,
         subject,

@@ -17,56 +17,12 @@
 //! at most five words, starting with a capital letter, without digits, and never the start
 //! of the title itself.
 
-use std::sync::LazyLock;
-
 use chrono::NaiveDate;
 use regex::Regex;
+use shared::profile::{ProfileError, SourceProfile, compile_regex};
 
-use crate::dates::{month_alternation, month_number, ymd};
+use crate::dates::DateGrammar;
 use crate::normalize::normalize_ws;
-
-/// The suffix the site appends to every `<title>`.
-pub const SITE_SUFFIXES: &[&str] = &[
-    " - Министерство иностранных дел Российской Федерации",
-    " – Министерство иностранных дел Российской Федерации",
-    " | Министерство иностранных дел Российской Федерации",
-    " - The Ministry of Foreign Affairs of the Russian Federation",
-];
-
-/// Removes the site suffix from a `<title>` text and normalises whitespace.
-pub fn strip_site_suffix(title: &str) -> String {
-    let title = normalize_ws(title);
-    // The suffixes are written normalised.
-    for suffix in SITE_SUFFIXES {
-        if let Some(stripped) = title.strip_suffix(suffix) {
-            return stripped.trim().to_string();
-        }
-        if title == suffix.trim_start_matches(['-', '–', '|', ' ']) {
-            return String::new();
-        }
-    }
-    title
-}
-
-struct TailPatterns {
-    month_day: Regex,
-    day_month: Regex,
-}
-
-static TAIL: LazyLock<Option<TailPatterns>> = LazyLock::new(|| {
-    let months = month_alternation();
-    let end = r"\s*\)?\s*\.?\s*$";
-    Some(TailPatterns {
-        month_day: Regex::new(&format!(
-            r"(?i)(?:^|[^\p{{L}}\p{{N}}])(?P<date>({months})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})){end}"
-        ))
-        .ok()?,
-        day_month: Regex::new(&format!(
-            r"(?i)(?-u:\b)(?P<date>(\d{{1,2}})\s+({months})\.?,?\s+(\d{{4}})(?:\s*(?:года|год|г\.?))?){end}"
-        ))
-        .ok()?,
-    })
-});
 
 /// Place and date from the end of a title.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -77,56 +33,110 @@ pub struct TitleTail {
     pub event_date: Option<NaiveDate>,
 }
 
-/// Parses the place and date at the end of `title` (see the module table).
-pub fn parse_tail(title: &str) -> TitleTail {
-    let Some(p) = TAIL.as_ref() else {
-        return TitleTail::default();
-    };
-    let found = p
-        .month_day
-        .captures(title)
-        .and_then(|c| {
-            let date = ymd(&c[4], month_number(&c[2])?, &c[3])?;
-            Some((c.name("date")?.start(), date))
-        })
-        .or_else(|| {
-            p.day_month.captures(title).and_then(|c| {
-                let date = ymd(&c[4], month_number(&c[3])?, &c[2])?;
-                Some((c.name("date")?.start(), date))
-            })
-        });
-    let Some((start, date)) = found else {
-        return TitleTail::default();
-    };
-    TitleTail {
-        location: location_before(&title[..start]),
-        event_date: Some(date),
-    }
+/// A source's title grammar, compiled once (`[parse.title]`).
+#[derive(Debug, Clone)]
+pub struct TitleGrammar {
+    suffixes: Vec<String>,
+    tail: Vec<Regex>,
+    delimiters: Vec<char>,
+    max_words: usize,
 }
 
-fn location_before(prefix: &str) -> Option<String> {
-    let prefix = prefix.trim_end();
-    let prefix = prefix.strip_suffix(',')?.trim_end();
-    let cut = prefix.rfind([',', '(', '–', '—'])?;
-    let delimiter_len = prefix[cut..].chars().next().map_or(1, char::len_utf8);
-    let candidate = prefix[cut + delimiter_len..].trim();
-    let words = candidate.split_whitespace().count();
-    let first = candidate.chars().next()?;
-    if words == 0
-        || words > 5
-        || !first.is_uppercase()
-        || candidate
-            .chars()
-            .any(|c| c.is_ascii_digit() || c == '«' || c == '"' || c == '“')
-    {
-        return None;
+impl TitleGrammar {
+    /// Compiles the title rules of `profile` (month names from `dates`).
+    pub fn compile(profile: &SourceProfile, dates: &DateGrammar) -> Result<Self, ProfileError> {
+        let rules = &profile.parse.title;
+        let tail = rules
+            .tail
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                compile_regex(profile, &format!("parse.title.tail[{i}]"), &dates.expand(p))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TitleGrammar {
+            suffixes: rules.suffixes.clone(),
+            tail,
+            delimiters: rules
+                .place_delimiters
+                .iter()
+                .filter_map(|d| d.chars().next())
+                .collect(),
+            max_words: rules.place_max_words,
+        })
     }
-    Some(candidate.to_string())
+
+    /// Removes the site suffix from a `<title>` text and normalises whitespace.
+    pub fn strip_site_suffix(&self, title: &str) -> String {
+        let title = normalize_ws(title);
+        // The suffixes are written normalised.
+        for suffix in &self.suffixes {
+            if let Some(stripped) = title.strip_suffix(suffix.as_str()) {
+                return stripped.trim().to_string();
+            }
+            if title == suffix.trim_start_matches(['-', '–', '|', '_', '•', ' ']) {
+                return String::new();
+            }
+        }
+        title
+    }
+
+    /// Parses the place and date at the end of `title` (see the module table): the first
+    /// tail pattern that matches gives the date.
+    pub fn parse_tail(&self, title: &str, dates: &DateGrammar) -> TitleTail {
+        let found = self.tail.iter().find_map(|pattern| {
+            let caps = pattern.captures(title)?;
+            let date = dates.date_of(&caps)?;
+            Some((caps.name("date")?.start(), date))
+        });
+        let Some((start, date)) = found else {
+            return TitleTail::default();
+        };
+        TitleTail {
+            location: self.location_before(&title[..start]),
+            event_date: Some(date),
+        }
+    }
+
+    fn location_before(&self, prefix: &str) -> Option<String> {
+        let prefix = prefix.trim_end();
+        let prefix = prefix.strip_suffix(',')?.trim_end();
+        let cut = prefix.rfind(self.delimiters.as_slice())?;
+        let delimiter_len = prefix[cut..].chars().next().map_or(1, char::len_utf8);
+        let candidate = prefix[cut + delimiter_len..].trim();
+        let words = candidate.split_whitespace().count();
+        let first = candidate.chars().next()?;
+        if words == 0
+            || words > self.max_words
+            || !first.is_uppercase()
+            || candidate
+                .chars()
+                .any(|c| c.is_ascii_digit() || c == '«' || c == '"' || c == '“')
+        {
+            return None;
+        }
+        Some(candidate.to_string())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn grammar(name: &str) -> (TitleGrammar, DateGrammar) {
+        let profile = SourceProfile::builtin(name).unwrap();
+        let dates = DateGrammar::compile(&profile).unwrap();
+        (TitleGrammar::compile(&profile, &dates).unwrap(), dates)
+    }
+
+    fn parse_tail(title: &str) -> TitleTail {
+        let (g, d) = grammar("mid.ru");
+        g.parse_tail(title, &d)
+    }
+
+    fn strip_site_suffix(title: &str) -> String {
+        grammar("mid.ru").0.strip_site_suffix(title)
+    }
 
     fn tail(title: &str) -> (Option<String>, Option<String>) {
         let t = parse_tail(title);
@@ -252,6 +262,30 @@ mod tests {
                 "Пресс-конференция директора Департамента по вопросам нераспространения и контроля над вооружениями МИД России В.И. Ермакова в МИА Россия сегодня, 25 сентября 2018 года"
             ),
             (None, Some("2018-09-25".into()))
+        );
+    }
+
+    #[test]
+    fn other_sources() {
+        let (g, d) = grammar("fmprc.gov.cn");
+        let t = g.parse_tail(
+            "Foreign Ministry Spokesperson Lin Jian’s Regular Press Conference on March 12, 2025",
+            &d,
+        );
+        assert_eq!(
+            (t.location, t.event_date.map(|d| d.to_string())),
+            (None, Some("2025-03-12".into()))
+        );
+        assert_eq!(
+            g.strip_site_suffix(
+                "Remarks_Ministry of Foreign Affairs of the People's Republic of China"
+            ),
+            "Remarks"
+        );
+        let (g, _) = grammar("kremlin.ru");
+        assert_eq!(
+            g.strip_site_suffix("Интервью • Президент России"),
+            "Интервью"
         );
     }
 

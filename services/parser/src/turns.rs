@@ -12,23 +12,80 @@
 //! before the first label are not turns; a text without labels has no turns.
 
 use shared::Turn;
+use shared::profile::SourceProfile;
 
 use crate::normalize::normalize_ws;
-use crate::officials::Registry;
+use crate::officials::{Registry, form_key};
 
 /// The canonical label of questions.
 pub const QUESTION: &str = "Question";
 /// The canonical label of answers whose speaker the title does not name.
 pub const ANSWER: &str = "Answer";
 
+/// A source's label rules (`[parse.turns]`), lower-cased once.
+#[derive(Debug, Clone, Default)]
+pub struct LabelRules {
+    question_words: Vec<String>,
+    question_max_words: usize,
+    answer_labels: Vec<String>,
+    interpretation_markers: Vec<String>,
+    /// Outlets by [`form_key`], with the name as the profile writes it.
+    outlets: Vec<String>,
+    other_labels_are_outlets: bool,
+    name_max_words: usize,
+    name_particles: Vec<String>,
+}
+
+impl LabelRules {
+    /// The label rules of `profile`.
+    pub fn new(profile: &SourceProfile) -> Self {
+        let t = &profile.parse.turns;
+        let lower = |v: &[String]| v.iter().map(|w| w.to_lowercase()).collect::<Vec<_>>();
+        LabelRules {
+            question_words: lower(&t.question_words),
+            question_max_words: t.question_max_words,
+            answer_labels: lower(&t.answer_labels),
+            interpretation_markers: lower(&t.interpretation_markers),
+            outlets: t.outlets.iter().map(|o| form_key(o)).collect(),
+            other_labels_are_outlets: t.other_labels_are_outlets,
+            name_max_words: t.name_max_words,
+            name_particles: lower(&t.name_particles),
+        }
+    }
+
+    fn is_translation_note(&self, note: &str) -> bool {
+        let n = note.to_lowercase();
+        self.interpretation_markers
+            .iter()
+            .any(|w| n.contains(w.as_str()))
+    }
+
+    fn is_name_like(&self, label: &str) -> bool {
+        let words: Vec<&str> = label.split_whitespace().collect();
+        if words.is_empty() || words.len() > self.name_max_words {
+            return false;
+        }
+        let particle = |w: &str| self.name_particles.iter().any(|p| p == w);
+        words.iter().enumerate().all(|(i, w)| {
+            let first = w.chars().next();
+            let capitalised = first.is_some_and(char::is_uppercase)
+                && w.chars()
+                    .all(|c| c.is_alphabetic() || matches!(c, '.' | '-' | '’' | '\''));
+            capitalised || (i > 0 && i + 1 < words.len() && particle(w))
+        })
+    }
+}
+
 /// A recognised label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
     /// Canonical speaker.
     pub speaker: String,
+    /// The news outlet that asks, as written.
+    pub outlet: Option<String>,
     /// Whether the speaker is an official of the registry.
     pub official: bool,
-    /// Whether the label is certain (question, answer, official) rather than name-like.
+    /// Whether the label is certain (question, answer, official, outlet) rather than name-like.
     pub strong: bool,
     /// Interpreted turn.
     pub interpreted: bool,
@@ -36,31 +93,12 @@ pub struct Label {
     pub rest_at: usize,
 }
 
-fn is_translation_note(note: &str) -> bool {
-    let n = note.to_lowercase();
-    ["перевод", "translat", "interpret"]
-        .iter()
-        .any(|w| n.contains(w))
-}
-
-fn is_name_like(label: &str) -> bool {
-    let words: Vec<&str> = label.split_whitespace().collect();
-    if words.is_empty() || words.len() > 4 {
-        return false;
-    }
-    words.iter().all(|w| {
-        let first = w.chars().next();
-        first.is_some_and(char::is_uppercase)
-            && w.chars()
-                .all(|c| c.is_alphabetic() || matches!(c, '.' | '-' | '’' | '\''))
-    })
-}
-
 /// Recognises the label opening `paragraph`, if any.
 pub fn parse_label(
     paragraph: &str,
     registry: &Registry,
     title_speaker: Option<&str>,
+    rules: &LabelRules,
 ) -> Option<Label> {
     let colon = paragraph.find(':')?;
     if colon == 0 || colon > 360 || paragraph[..colon].chars().count() > 90 {
@@ -71,7 +109,7 @@ pub fn parse_label(
     if label.ends_with(')')
         && let Some(open) = label.rfind('(')
     {
-        interpreted = is_translation_note(&label[open..]);
+        interpreted = rules.is_translation_note(&label[open..]);
         label = label[..open].trim_end().to_string();
     }
     if label.is_empty() {
@@ -83,26 +121,37 @@ pub fn parse_label(
     let words = label.split_whitespace().count();
     let make = |speaker: String, official: bool, strong: bool| Label {
         speaker,
+        outlet: None,
         official,
         strong,
         interpreted,
         rest_at,
     };
-    if matches!(first_word, "question" | "вопрос" | "questions" | "вопросы") && words <= 6
-    {
+    let outlet = |label: String, strong: bool| Label {
+        outlet: Some(label),
+        ..make(QUESTION.to_string(), false, strong)
+    };
+    if rules.question_words.iter().any(|w| w == first_word) && words <= rules.question_max_words {
         return Some(make(QUESTION.to_string(), false, true));
     }
-    if matches!(lower.as_str(), "answer" | "ответ") {
+    if rules.answer_labels.contains(&lower) {
         return Some(match title_speaker {
             Some(name) => make(name.to_string(), true, true),
             None => make(ANSWER.to_string(), false, true),
         });
     }
+    if !rules.outlets.is_empty() && rules.outlets.contains(&form_key(&label)) {
+        return Some(outlet(label, true));
+    }
     if let Some(name) = registry.match_label(&label) {
         return Some(make(name.to_string(), true, true));
     }
-    if is_name_like(&label) {
-        return Some(make(label, false, false));
+    if rules.is_name_like(&label) {
+        return Some(if rules.other_labels_are_outlets {
+            outlet(label, false)
+        } else {
+            make(label, false, false)
+        });
     }
     None
 }
@@ -112,10 +161,11 @@ pub fn split_turns(
     paragraphs: &[String],
     registry: &Registry,
     title_speaker: Option<&str>,
+    rules: &LabelRules,
 ) -> (Vec<Turn>, Vec<String>) {
     let labels: Vec<Option<Label>> = paragraphs
         .iter()
-        .map(|p| parse_label(p, registry, title_speaker))
+        .map(|p| parse_label(p, registry, title_speaker, rules))
         .collect();
     let strong = labels.iter().flatten().filter(|l| l.strong).count();
     if strong == 0 {
@@ -133,6 +183,7 @@ pub fn split_turns(
                     speaker: label.speaker,
                     text: paragraph[label.rest_at..].trim().to_string(),
                     interpreted: label.interpreted,
+                    outlet: label.outlet,
                 });
             }
             None => {
@@ -153,13 +204,21 @@ pub fn split_turns(
 mod tests {
     use super::*;
 
+    fn mid() -> (Registry, LabelRules) {
+        let profile = SourceProfile::builtin("mid.ru").unwrap();
+        (
+            Registry::of_profile(&profile).unwrap(),
+            LabelRules::new(&profile),
+        )
+    }
+
     fn paras(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
     fn english_interview() {
-        let r = Registry::builtin().unwrap();
+        let (r, rules) = mid();
         let text = paras(&[
             "Intro before any label.",
             "Question: What happened?",
@@ -169,7 +228,7 @@ mod tests {
             "Asked on its own line.",
             "Sergey Lavrov (interpreted from English): Thank you.",
         ]);
-        let (turns, speakers) = split_turns(&text, &r, Some("Sergey Lavrov"));
+        let (turns, speakers) = split_turns(&text, &r, Some("Sergey Lavrov"), &rules);
         assert_eq!(speakers, vec!["Sergey Lavrov"]);
         assert_eq!(turns.len(), 4);
         assert_eq!(turns[0].speaker, "Question");
@@ -185,14 +244,14 @@ mod tests {
 
     #[test]
     fn russian_labels_and_interpretation() {
-        let r = Registry::builtin().unwrap();
+        let (r, rules) = mid();
         let text = paras(&[
             "Вопрос (перевод с английского языка): Как Вы оцениваете?",
             "С.В.Лавров (перевод с английского языка): Положительно.",
             "С.Джайшанкар: Согласен.",
             "М.В.Захарова: Спасибо.",
         ]);
-        let (turns, speakers) = split_turns(&text, &r, None);
+        let (turns, speakers) = split_turns(&text, &r, None, &rules);
         assert_eq!(speakers, vec!["Sergey Lavrov", "Maria Zakharova"]);
         assert_eq!(turns[0].speaker, "Question");
         assert!(turns[0].interpreted);
@@ -205,29 +264,65 @@ mod tests {
 
     #[test]
     fn answer_takes_the_title_speaker() {
-        let r = Registry::builtin().unwrap();
+        let (r, rules) = mid();
         let text = paras(&[
             "Question: Why?",
             "Answer: Because.",
             "Foreign Minister Ivanov: Yes.",
         ]);
-        let (turns, speakers) = split_turns(&text, &r, Some("Igor Ivanov"));
+        let (turns, speakers) = split_turns(&text, &r, Some("Igor Ivanov"), &rules);
         assert_eq!(turns[1].speaker, "Igor Ivanov");
         assert_eq!(turns[2].speaker, "Igor Ivanov");
         assert_eq!(speakers, vec!["Igor Ivanov"]);
-        let (turns, _) = split_turns(&text, &r, None);
+        let (turns, _) = split_turns(&text, &r, None, &rules);
         assert_eq!(turns[1].speaker, "Answer");
     }
 
     #[test]
     fn no_labels_no_turns() {
-        let r = Registry::builtin().unwrap();
+        let (r, rules) = mid();
         let text = paras(&[
             "Dear colleagues:",
             "The agenda included the following: trade, energy.",
             "Note: times are Moscow time.",
             "10:30 the meeting opens.",
         ]);
-        assert_eq!(split_turns(&text, &r, None), (Vec::new(), Vec::new()));
+        assert_eq!(
+            split_turns(&text, &r, None, &rules),
+            (Vec::new(), Vec::new())
+        );
+    }
+
+    #[test]
+    fn outlets_and_short_labels() {
+        let profile = SourceProfile::builtin("fmprc.gov.cn").unwrap();
+        let (r, rules) = (
+            Registry::of_profile(&profile).unwrap(),
+            LabelRules::new(&profile),
+        );
+        let text = paras(&[
+            "Opening announcement: none.",
+            "CCTV: What about trains?",
+            "Lin Jian: They run.",
+            "Shenzhen TV: And ships?",
+            "A: They sail.",
+            "Q: Follow?",
+        ]);
+        let (turns, speakers) = split_turns(&text, &r, Some("Mao Ning"), &rules);
+        assert_eq!(speakers, vec!["Lin Jian", "Mao Ning"]);
+        let got: Vec<(&str, Option<&str>)> = turns
+            .iter()
+            .map(|t| (t.speaker.as_str(), t.outlet.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Question", Some("CCTV")),
+                ("Lin Jian", None),
+                ("Question", Some("Shenzhen TV")),
+                ("Mao Ning", None),
+                ("Question", None)
+            ]
+        );
     }
 }

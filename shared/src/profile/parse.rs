@@ -211,9 +211,17 @@ pub struct TurnRules {
     /// outlet is kept on the turn.
     #[serde(default)]
     pub outlets: Vec<String>,
-    /// Longest label of a person not in the registry, in words.
+    /// Whether any other name-like label (not an official, not a listed outlet) is an outlet
+    /// asking a question (fmprc.gov.cn: only spokespersons answer), rather than a person.
+    #[serde(default)]
+    pub other_labels_are_outlets: bool,
+    /// Longest label of a person or outlet not in the registry, in words.
     #[serde(default = "four")]
     pub name_max_words: usize,
+    /// Lower-case words allowed inside such a label ("of", "the": "President of Indonesia
+    /// Prabowo Subianto"); every other word starts with a capital.
+    #[serde(default)]
+    pub name_particles: Vec<String>,
 }
 
 fn six() -> usize {
@@ -232,7 +240,9 @@ impl Default for TurnRules {
             answer_labels: Vec::new(),
             interpretation_markers: Vec::new(),
             outlets: Vec::new(),
+            other_labels_are_outlets: false,
             name_max_words: four(),
+            name_particles: Vec::new(),
         }
     }
 }
@@ -245,6 +255,10 @@ pub struct PageFacts {
     /// date is the event's).
     #[serde(default)]
     pub event_date_from_page: bool,
+    /// The official who speaks when the title names none (kremlin.ru: "Meeting with …" is
+    /// Vladimir Putin's): first in `speakers`, and the speaker of answer labels.
+    #[serde(default)]
+    pub implicit_speaker: Option<String>,
 }
 
 impl DateRules {

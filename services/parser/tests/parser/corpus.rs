@@ -31,7 +31,8 @@ impl FixturePage {
         ListingHint {
             section: self.meta["sections"][0].as_str().map(str::to_string),
             title: self.meta["titles"][lang].as_str().map(str::to_string),
-            published_at: published.map(parser::dates::moscow),
+            published_at: published
+                .map(|p| parser::dates::local_time(chrono_tz::Europe::Moscow, p)),
             tags: self.meta["tags"][lang]
                 .as_array()
                 .map(|a| {
@@ -134,6 +135,7 @@ pub fn extract_page(
 ) -> Result<SpeechRecord, ExtractError> {
     extractor().extract(&PageInput {
         bytes: &page.bytes,
+        source: None,
         url: None,
         fetch_url: Some(&page.fetch_url),
         content_type: Some(&page.content_type),

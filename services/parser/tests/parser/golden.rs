@@ -21,6 +21,7 @@ fn every_non_statement_page_is_refused_with_a_reason() {
         // Served under a statement URL, so that only the page itself can refuse it.
         let result = extractor().extract(&PageInput {
             bytes: &bytes,
+            source: None,
             url: None,
             fetch_url: Some("https://mid.ru/ru/foreign_policy/news/1999999/"),
             content_type: Some("text/html; charset=utf-8"),

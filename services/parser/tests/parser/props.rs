@@ -8,6 +8,7 @@ use crate::corpus::{extractor, fetched_at, statement_pages};
 fn run(bytes: &[u8], url: Option<&str>, content_type: Option<&str>) {
     let _ = extractor().extract(&PageInput {
         bytes,
+        source: None,
         url: None,
         fetch_url: url,
         content_type,
