@@ -342,6 +342,7 @@ impl Archive {
                         },
                         text: text.clone(),
                         interpreted: false,
+                        outlet: None,
                     })
                 })
                 .collect()
