@@ -8,8 +8,12 @@ mod cli;
 mod corpus;
 #[path = "parser/expected.rs"]
 mod expected;
+#[path = "parser/expected_md.rs"]
+mod expected_md;
 #[path = "parser/followups.rs"]
 mod followups;
+#[path = "parser/fourth_site.rs"]
+mod fourth_site;
 #[path = "parser/golden.rs"]
 mod golden;
 #[path = "parser/props.rs"]
