@@ -1,7 +1,8 @@
 //! A site without code: the made-up fourth site (`mfa.eldoria.example`, markup unlike the
 //! built-in sources) read from its user profile alone. Every fixture page is parsed by the
 //! `parser parse --source-file` command line and every field of its record is compared with
-//! `tests/fixtures/EXPECTED-mfa.eldoria.example.md`.
+//! `tests/fixtures/EXPECTED-mfa.eldoria.example.md`. An invalid profile stops the service at
+//! start, naming the file, the key and the reason.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -63,4 +64,44 @@ fn fourth_site_records_match_the_expectations_from_its_profile_alone() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn an_invalid_profile_stops_the_service_at_start_with_the_file_the_key_and_the_reason() {
+    let dir = std::env::temp_dir().join(format!("bad-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::copy(
+        site_dir().join("officials.json"),
+        dir.join("officials.json"),
+    )
+    .expect("copy");
+    let profile = std::fs::read_to_string(site_dir().join("profile.toml"))
+        .expect("profile")
+        .replace(
+            "base_url = \"https://mfa.eldoria.example/fr/\"",
+            "base_url = \"https://elsewhere.example/fr/\"",
+        );
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, profile).expect("write profile");
+    // No NATS at that address: the profile must be refused before any connection is tried.
+    let out = Command::new(env!("CARGO_BIN_EXE_parser"))
+        .arg("--source-file")
+        .arg(&bad)
+        .env("NATS_URL", "nats://127.0.0.1:1")
+        .output()
+        .expect("run parser");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        !out.status.success(),
+        "the service must not start: {stderr}"
+    );
+    for part in [
+        bad.display().to_string().as_str(),
+        "languages.fr.base_url",
+        "elsewhere.example",
+        "does not declare",
+    ] {
+        assert!(stderr.contains(part), "{part:?} missing in: {stderr}");
+    }
 }
