@@ -20,3 +20,5 @@ mod golden;
 mod props;
 #[path = "parser/service.rs"]
 mod service;
+#[path = "parser/sources.rs"]
+mod sources;
