@@ -53,6 +53,9 @@ pub struct SinkArgs {
         global = true
     )]
     pub listen: SocketAddr,
+    /// The API's limits: timeout, concurrency, CORS.
+    #[command(flatten)]
+    pub limits: crate::limits::ApiLimits,
 }
 
 type NatsSlot = Arc<OnceLock<(async_nats::Client, jetstream::Context)>>;
@@ -92,7 +95,11 @@ pub async fn run(
     let ready = readiness(store.clone(), nats.clone());
 
     // HTTP first, so health checks answer while NATS is awaited.
-    let app = crate::api::app(store.clone(), registry.clone(), ready.clone());
+    let app = crate::limits::harden(
+        crate::api::app(store.clone(), registry.clone(), ready.clone()),
+        &args.limits,
+    )
+    .map_err(anyhow::Error::msg)?;
     let http_shutdown = shutdown.clone();
     let listen = args.listen;
     let http = tokio::spawn(async move {

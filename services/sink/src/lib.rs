@@ -6,6 +6,7 @@
 //! * [`consumer`]: the batch handler plugged into [`shared::consumer::run`].
 //! * [`api`]: the axum router; [`params`] validates its query parameters.
 //! * [`diff`], [`atom`], [`openapi`]: version diffs, the Atom feed, the OpenAPI document.
+//! * [`limits`]: timeout, load shedding, query limits, security headers, CORS.
 //! * [`app`]: the command line and the running service.
 
 pub mod api;
@@ -13,6 +14,7 @@ pub mod app;
 pub mod atom;
 pub mod consumer;
 pub mod diff;
+pub mod limits;
 pub mod openapi;
 pub mod params;
 pub mod store;

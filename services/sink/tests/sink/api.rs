@@ -343,3 +343,92 @@ async fn hostile_parameters_get_json_400s() {
     // Everything still works.
     assert_eq!(item_ids(&app.get_json("/v1/speeches", 200).await).len(), 23);
 }
+
+/// Serves `app` behind `limits` on a free port; returns its base URL.
+async fn serve_hardened(limits: sink::limits::ApiLimits) -> String {
+    let db = crate::support::SqliteDb::new().await;
+    let store = sink::store::AnyStore::Sqlite(db.store.clone());
+    let readiness: shared::ops::ReadinessCheck =
+        std::sync::Arc::new(|| Box::pin(async { Ok::<(), String>(()) }));
+    let app = sink::api::app(
+        store,
+        std::sync::Arc::new(prometheus_client::registry::Registry::default()),
+        readiness,
+    );
+    let app = sink::limits::harden(app, &limits).expect("valid limits");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _db = db;
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn hardened_api_limits_queries_sets_headers_and_sheds_slow_requests() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let base = serve_hardened(sink::limits::ApiLimits::default()).await;
+    let ok = client
+        .get(format!("{base}/v1/speeches?lang=en"))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(ok.status(), 200);
+    let headers = ok.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let csp = headers["content-security-policy"].to_str().expect("CSP");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+    assert!(
+        headers.get("access-control-allow-origin").is_none(),
+        "CORS is off unless configured"
+    );
+    let long = client
+        .get(format!("{base}/v1/speeches?q={}", "a".repeat(5_000)))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(long.status(), 400);
+    assert!(long.text().await.expect("body").contains("\"error\""));
+    let crowded = vec!["x=1"; 20].join("&");
+    let crowded = client
+        .get(format!("{base}/v1/speeches?{crowded}"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(crowded.status(), 400);
+
+    let cors = serve_hardened(sink::limits::ApiLimits {
+        cors_origin: Some("https://reader.example".into()),
+        ..Default::default()
+    })
+    .await;
+    let allowed = client
+        .get(format!("{cors}/v1/speeches"))
+        .header("Origin", "https://reader.example")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://reader.example"
+    );
+
+    let slow = serve_hardened(sink::limits::ApiLimits {
+        request_timeout: std::time::Duration::from_nanos(1),
+        ..Default::default()
+    })
+    .await;
+    let timed_out = client
+        .get(format!("{slow}/v1/export.jsonl"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(timed_out.status(), 503);
+    assert_eq!(timed_out.headers()["retry-after"], "1");
+}

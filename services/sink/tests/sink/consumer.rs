@@ -56,6 +56,7 @@ async fn stores_each_record_once_and_dead_letters_junk() {
     let args = SinkArgs {
         database_url: format!("sqlite://{}", dir.path().join("data/speeches.db").display()),
         listen,
+        limits: Default::default(),
     };
     let shutdown = CancellationToken::new();
     let running = tokio::spawn({
@@ -244,6 +245,7 @@ async fn database_outage_delays_but_loses_nothing() {
     let args = SinkArgs {
         database_url: via_port(&db.url, proxy.port),
         listen,
+        limits: Default::default(),
     };
     let shutdown = CancellationToken::new();
     let running = tokio::spawn({
