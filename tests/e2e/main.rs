@@ -4,6 +4,7 @@ mod container_env;
 mod drills;
 mod hostile;
 mod pipeline;
+mod reading_room;
 mod resilience;
 mod site;
 mod soak;

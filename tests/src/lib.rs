@@ -2,6 +2,7 @@
 //! of the ministry's site), and launchers for the service binaries.
 
 pub mod archive;
+pub mod browser;
 pub mod database;
 pub mod nats;
 pub mod pipeline;
@@ -14,6 +15,7 @@ pub mod soak;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use browser::Browser;
 pub use database::TempDatabase;
 pub use nats::{NatsServer, cluster_url, free_port};
 pub use pipeline::{FetcherMode, Pipeline, PipelineOptions, SiteCorpus};

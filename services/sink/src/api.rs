@@ -55,11 +55,12 @@ pub fn app(store: AnyStore, registry: Arc<Registry>, readiness: ReadinessCheck) 
 }
 
 /// A JSON error response.
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn store_error(err: StoreError) -> Response {
+/// The response to a failed store call: 503 when the database is unreachable, else 500.
+pub(crate) fn store_error(err: StoreError) -> Response {
     if err.is_transient() {
         tracing::warn!(error = %err, "request failed: database unavailable");
         error(

@@ -96,7 +96,8 @@ pub async fn run(
 
     // HTTP first, so health checks answer while NATS is awaited.
     let app = crate::limits::harden(
-        crate::api::app(store.clone(), registry.clone(), ready.clone()),
+        crate::api::app(store.clone(), registry.clone(), ready.clone())
+            .merge(crate::web::routes(store.clone(), shutdown.clone())),
         &args.limits,
     )
     .map_err(anyhow::Error::msg)?;

@@ -7,6 +7,8 @@
 //! * [`api`]: the axum router; [`params`] validates its query parameters.
 //! * [`diff`], [`atom`], [`openapi`]: version diffs, the Atom feed, the OpenAPI document.
 //! * [`limits`]: timeout, load shedding, query limits, security headers, CORS.
+//! * [`events`]: `GET /v1/events`, Server-Sent Events of what the store stores.
+//! * [`web`]: the reading room, server-rendered HTML pages at `/`.
 //! * [`app`]: the command line and the running service.
 
 pub mod api;
@@ -14,7 +16,9 @@ pub mod app;
 pub mod atom;
 pub mod consumer;
 pub mod diff;
+pub mod events;
 pub mod limits;
 pub mod openapi;
 pub mod params;
 pub mod store;
+pub mod web;

@@ -71,6 +71,17 @@ pub fn document() -> Value {
     ));
     let mut feed_params = filters();
     feed_params.push(limit());
+    let mut event_params: Vec<Value> = filters().into_iter().filter(|p| p["name"] != "q").collect();
+    event_params.push(param(
+        "after",
+        "Resume after this event id (as `Last-Event-ID`, which wins when both are given): the events stored since are sent first, at most 1000; beyond that a `gap` event says to re-read the list.",
+        json!({ "type": "integer", "minimum": 0 }),
+    ));
+    event_params.push(json!({
+        "name": "Last-Event-ID", "in": "header", "required": false,
+        "description": "The `id` of the last event received; browsers' EventSource sends it when they reconnect.",
+        "schema": { "type": "integer", "minimum": 0 }
+    }));
     let id_param = json!({
         "name": "id", "in": "path", "required": true,
         "description": "Record id, `{source}:{doc_id}:{lang}`.",
@@ -134,6 +145,16 @@ pub fn document() -> Value {
                     "200": { "description": "One record per line", "content": { "application/jsonl": { "schema": { "type": "string" } } } },
                     "400": error_response("A parameter is invalid"),
                     "503": error_response("The database is unavailable")
+                }
+            }},
+            "/v1/events": { "get": {
+                "summary": "Server-Sent Events: one `stored` event per record version the sink stores, after its commit",
+                "description": "A `text/event-stream` that stays open. Each event has `id:` (the store's durable, increasing sequence number), `event: stored` and `data:` a StoredEvent JSON. Filters work as for /v1/speeches (no q). Without a resume point the stream starts with what is stored from now on. A comment is sent every 15 s to keep the connection open; `retry: 2000` tells browsers to reconnect after 2 s.",
+                "operationId": "events",
+                "parameters": event_params,
+                "responses": {
+                    "200": { "description": "The event stream", "content": { "text/event-stream": { "schema": { "$ref": "#/components/schemas/StoredEvent" } } } },
+                    "400": error_response("A parameter is invalid")
                 }
             }},
             "/v1/openapi.json": { "get": {
@@ -200,6 +221,27 @@ pub fn document() -> Value {
                 "properties": {
                     "items": { "type": "array", "items": { "$ref": "#/components/schemas/SpeechRecord" } },
                     "next_cursor": { "type": ["string", "null"], "description": "Pass as `cursor` to get the next page; null on the last page." }
+                }
+            },
+            "StoredEvent": {
+                "type": "object",
+                "description": "The `data:` of a `stored` event: what was stored, in short; GET `record` for the whole record.",
+                "required": ["seq", "id", "version", "change", "source", "doc_id", "lang", "kind", "title", "speakers", "url", "record"],
+                "properties": {
+                    "seq": { "type": "integer", "description": "Same as the event's id" },
+                    "id": { "type": "string" },
+                    "version": { "type": "integer", "minimum": 1 },
+                    "change": { "type": "string", "enum": ["inserted", "new_version"] },
+                    "source": { "type": "string" },
+                    "doc_id": { "type": "string" },
+                    "lang": { "type": "string" },
+                    "kind": { "type": "string" },
+                    "title": { "type": "string" },
+                    "speakers": { "type": "array", "items": { "type": "string" } },
+                    "location": { "type": ["string", "null"] },
+                    "published_at": { "type": ["string", "null"], "format": "date-time" },
+                    "url": { "type": "string", "format": "uri" },
+                    "record": { "type": "string", "description": "Path of the record in this API" }
                 }
             },
             "Change": {

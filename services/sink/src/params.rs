@@ -27,6 +27,8 @@ pub enum Endpoint {
     Feed,
     /// `GET /v1/export.jsonl`: filters only (every matching record is exported).
     Export,
+    /// `GET /v1/events`: filters without `q` (and `after`, read by [`crate::events`]).
+    Events,
 }
 
 impl Endpoint {
@@ -37,6 +39,7 @@ impl Endpoint {
             ],
             Endpoint::Feed => &["lang", "kind", "speaker", "since", "until", "q", "limit"],
             Endpoint::Export => &["lang", "kind", "speaker", "since", "until", "q"],
+            Endpoint::Events => &["lang", "kind", "speaker", "since", "until"],
         }
     }
 }

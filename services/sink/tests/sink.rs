@@ -10,9 +10,13 @@
 mod api;
 #[path = "sink/consumer.rs"]
 mod consumer;
+#[path = "sink/events.rs"]
+mod events;
 #[path = "sink/plans.rs"]
 mod plans;
 #[path = "sink/store.rs"]
 mod store;
 #[path = "sink/support.rs"]
 mod support;
+#[path = "sink/web.rs"]
+mod web;

@@ -261,6 +261,18 @@ pub struct VersionEntry {
     pub record: String,
 }
 
+/// One stored version, numbered in the order the versions were stored (a durable,
+/// monotonic sequence: the `id:` of `GET /v1/events`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Position in the sequence, from 1.
+    pub seq: i64,
+    /// The record's version (1 for the first).
+    pub version: i64,
+    /// The version's full JSON.
+    pub record: String,
+}
+
 /// The storage operations of the sink.
 pub trait Store: Send + Sync {
     /// Stores `records` in one transaction; one outcome per record, in order.
@@ -272,6 +284,9 @@ pub trait Store: Send + Sync {
     fn get(&self, id: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
     /// A page of records matching `query`.
     fn list(&self, query: &Query) -> impl Future<Output = Result<Page, StoreError>> + Send;
+    /// How many records match `query` (its cursor and limit aside): the number of search
+    /// results.
+    fn count(&self, query: &Query) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// Every version of record `id`, oldest first (empty when unknown).
     fn versions(
         &self,
@@ -279,6 +294,15 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<VersionEntry>, StoreError>> + Send;
     /// Checks that the database answers.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Versions stored after event `after`, oldest first, at most `limit`: what
+    /// `GET /v1/events` streams.
+    fn events_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+    /// The sequence number of the last stored version (0 when nothing is stored).
+    fn last_event(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
 }
 
 /// The store selected by `DATABASE_URL`.
@@ -369,6 +393,13 @@ impl Store for AnyStore {
         }
     }
 
+    async fn count(&self, query: &Query) -> Result<u64, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.count(query).await,
+            AnyStore::Postgres(s) => s.count(query).await,
+        }
+    }
+
     async fn versions(&self, id: &str) -> Result<Vec<VersionEntry>, StoreError> {
         match self {
             AnyStore::Sqlite(s) => s.versions(id).await,
@@ -380,6 +411,20 @@ impl Store for AnyStore {
         match self {
             AnyStore::Sqlite(s) => s.ping().await,
             AnyStore::Postgres(s) => s.ping().await,
+        }
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.events_after(after, limit).await,
+            AnyStore::Postgres(s) => s.events_after(after, limit).await,
+        }
+    }
+
+    async fn last_event(&self) -> Result<i64, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.last_event().await,
+            AnyStore::Postgres(s) => s.last_event().await,
         }
     }
 }

@@ -14,6 +14,10 @@ use super::{
     VersionEntry, contains_pattern, page_of, plan, redact_url, ts_config,
 };
 
+/// Advisory lock key held while numbering events, so that sequence order is commit order
+/// even with several sinks writing ("ministry-feed events" in ASCII, truncated).
+const EVENTS_LOCK: i64 = 0x6d66_5f65_7665_6e74;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Longest body text indexed for search (tsvector values are limited to 1 MiB).
@@ -254,6 +258,19 @@ impl Store for PgStore {
         .bind(&vectors)
         .execute(&mut *tx)
         .await?;
+        // Last, so the lock is held only until the commit that follows.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(EVENTS_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO speech_events (id, version)
+             SELECT * FROM UNNEST($1::text[], $2::int4[])",
+        )
+        .bind(&v_ids)
+        .bind(&v_versions)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(plan.outcomes)
     }
@@ -292,6 +309,73 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn count(&self, query: &Query) -> Result<u64, StoreError> {
+        let mut sql: QueryBuilder<Postgres>;
+        match query.q.as_deref().map(pg_text) {
+            Some(q) => {
+                // One branch per language on its GIN index, as in `search_sql`.
+                sql = QueryBuilder::new("SELECT COALESCE(SUM(n), 0)::int8 FROM (");
+                let langs: Vec<Lang> = query.lang.map_or_else(|| Lang::ALL.to_vec(), |l| vec![l]);
+                for (i, lang) in langs.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" UNION ALL ");
+                    }
+                    // The language and its configuration are constants of a closed set.
+                    sql.push(format!(
+                        "SELECT COUNT(*) AS n FROM speeches s WHERE s.lang = '{}' \
+                         AND s.tsv @@ websearch_to_tsquery('{}', ",
+                        lang.as_str(),
+                        ts_config(*lang)
+                    ))
+                    .push_bind(q.clone())
+                    .push(")");
+                    push_filters(
+                        &mut sql,
+                        &Query {
+                            lang: None,
+                            ..query.clone()
+                        },
+                    );
+                }
+                sql.push(") c");
+            }
+            None => {
+                sql = QueryBuilder::new("SELECT COUNT(*) FROM speeches s WHERE TRUE");
+                push_filters(&mut sql, query);
+            }
+        }
+        let n: i64 = sql.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows: Vec<(i64, i32, String)> = sqlx::query_as(
+            "SELECT e.seq, e.version, v.record FROM speech_events e
+             JOIN speech_versions v ON v.id = e.id AND v.version = e.version
+             WHERE e.seq > $1 ORDER BY e.seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, version, record)| StoredEvent {
+                seq,
+                version: i64::from(version),
+                record,
+            })
+            .collect())
+    }
+
+    async fn last_event(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::int8 FROM speech_events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }
 

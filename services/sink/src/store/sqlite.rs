@@ -12,8 +12,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
-    Cursor, ListRow, Page, Query, Store, StoreError, StoreOutcome, VersionEntry, contains_pattern,
-    page_of, plan,
+    Cursor, ListRow, Page, Query, Store, StoreError, StoreOutcome, StoredEvent, VersionEntry,
+    contains_pattern, page_of, plan,
 };
 use crate::params::fts5_query;
 
@@ -169,6 +169,11 @@ impl Store for SqliteStore {
             .bind(&now)
             .execute(&mut *tx)
             .await?;
+            sqlx::query("INSERT INTO speech_events (id, version) VALUES (?1, ?2)")
+                .bind(&row.record.id)
+                .bind(row.version)
+                .execute(&mut *tx)
+                .await?;
         }
         for &index in &plan.latest {
             let row = &plan.versions[index];
@@ -259,6 +264,56 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn count(&self, query: &Query) -> Result<u64, StoreError> {
+        let fts = query.q.as_deref().and_then(fts5_query);
+        if query.q.is_some() && fts.is_none() {
+            return Ok(0);
+        }
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM speeches s");
+        match fts {
+            Some(fts) => {
+                sql.push(
+                    " JOIN speeches_fts ON speeches_fts.rowid = s.rowid WHERE speeches_fts MATCH ",
+                )
+                .push_bind(fts);
+            }
+            None => {
+                sql.push(" WHERE 1 = 1");
+            }
+        }
+        push_filters(&mut sql, query);
+        let n: i64 = sql.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT e.seq, e.version, v.record FROM speech_events e
+             JOIN speech_versions v ON v.id = e.id AND v.version = e.version
+             WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, version, record)| StoredEvent {
+                seq,
+                version,
+                record,
+            })
+            .collect())
+    }
+
+    async fn last_event(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM speech_events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }
 

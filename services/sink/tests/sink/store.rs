@@ -39,6 +39,7 @@ both_stores!(
     search_pages_by_offset,
     hostile_text_is_only_data,
     full_batch_in_one_transaction,
+    stored_versions_are_numbered_events,
 );
 
 fn ids(records: &[String]) -> Vec<String> {
@@ -498,4 +499,29 @@ async fn full_batch_in_one_transaction<S: Store>(store: S) {
     assert_eq!(page.items.len(), 256);
     assert_eq!(page.next_cursor, None);
     assert_eq!(store.store_batch(&[]).await.expect("empty batch"), vec![]);
+}
+
+async fn stored_versions_are_numbered_events<S: Store>(store: S) {
+    assert_eq!(store.last_event().await.expect("last event"), 0);
+    assert!(store.events_after(0, 10).await.expect("events").is_empty());
+    let records = sample();
+    store.store_batch(&records).await.expect("store");
+    // A redelivery stores nothing, so it is no event; an edit is one.
+    store.store_batch(&records[..1]).await.expect("redeliver");
+    let edit = edited(&records[0], &["Edited."]);
+    store.store_batch(&[edit.clone()]).await.expect("edit");
+    assert_eq!(store.last_event().await.expect("last event"), 5);
+    let events = store.events_after(0, 100).await.expect("events");
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        vec![1, 2, 3, 4, 5],
+        "one event per stored version, in order"
+    );
+    let last: SpeechRecord = serde_json::from_str(&events[4].record).expect("record JSON");
+    assert_eq!(last, edit);
+    assert_eq!(events[4].version, 2);
+    let page = store.events_after(2, 2).await.expect("events");
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+    assert!(store.events_after(5, 10).await.expect("events").is_empty());
 }
