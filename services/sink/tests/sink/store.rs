@@ -509,7 +509,10 @@ async fn stored_versions_are_numbered_events<S: Store>(store: S) {
     // A redelivery stores nothing, so it is no event; an edit is one.
     store.store_batch(&records[..1]).await.expect("redeliver");
     let edit = edited(&records[0], &["Edited."]);
-    store.store_batch(&[edit.clone()]).await.expect("edit");
+    store
+        .store_batch(std::slice::from_ref(&edit))
+        .await
+        .expect("edit");
     assert_eq!(store.last_event().await.expect("last event"), 5);
     let events = store.events_after(0, 100).await.expect("events");
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
