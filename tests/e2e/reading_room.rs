@@ -48,7 +48,7 @@ async fn a_reader_follows_searches_and_reads_in_a_browser() {
     poll_once_and_wait_stored(&pipeline).await;
 
     // An edit after publication, so that the history has something to show.
-    let marker = "Addendum: the ministry published this paragraph after the meeting.";
+    let marker = "The ministry published this paragraph after the meeting, as an addendum.";
     pipeline.site.edit(TRANSCRIPT, "en", |html| {
         let at = html
             .find("class=\"text article-content\">")

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::{TempDir, free_port, http_client};
 
 /// The key of an element reference in WebDriver answers.
-const ELEMENT: &str = "element-6066-11e4-a52f-4a6f5c1d1b8c";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long [`Browser::wait_for`] and friends wait by default.
 pub const WAIT: Duration = Duration::from_secs(15);
 
