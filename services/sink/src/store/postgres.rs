@@ -10,7 +10,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, Postgres, QueryBuilder};
 
 use super::{
-    Cursor, ListRow, Page, Query, SEARCH_RANK_WINDOW, Store, StoreError, StoreOutcome,
+    Cursor, ListRow, Page, Query, SEARCH_RANK_WINDOW, Store, StoreError, StoreOutcome, StoredEvent,
     VersionEntry, contains_pattern, page_of, plan, redact_url, ts_config,
 };
 

@@ -305,7 +305,7 @@ async fn statement_page(
 ) -> Response {
     let (_, ui_param) = Filters::from_pairs(&pairs_of(params));
     let (ui, cookie) = ui_of(&headers, ui_param.as_deref());
-    let (record, json) = match load(&state, ui, path).await {
+    let (record, _) = match load(&state, ui, path).await {
         Ok(loaded) => loaded,
         Err(response) => return *response,
     };
@@ -315,7 +315,6 @@ async fn statement_page(
             (Err(err), _) | (_, Err(err)) => return store_failure(ui, err),
         };
     let view = StatementView {
-        outlets: statement::outlets_of(&json),
         record,
         others,
         versions,

@@ -25,8 +25,6 @@ pub struct OtherVersion {
 pub struct StatementView {
     /// The latest version.
     pub record: SpeechRecord,
-    /// The asking outlet of each turn, where the record names one.
-    pub outlets: Vec<Option<String>>,
     /// The other language versions.
     pub others: Vec<OtherVersion>,
     /// How many versions are stored.
@@ -46,24 +44,6 @@ pub struct HistoryEntry {
     pub old_title: Option<String>,
     /// What changed in the text since the previous version (none for the first).
     pub diff: Option<ParagraphDiff>,
-}
-
-/// The outlet of each turn, read from the stored JSON (`turns[i].outlet`, when present).
-pub fn outlets_of(json: &serde_json::Value) -> Vec<Option<String>> {
-    json.get("turns")
-        .and_then(serde_json::Value::as_array)
-        .map(|turns| {
-            turns
-                .iter()
-                .map(|t| {
-                    t.get("outlet")
-                        .and_then(serde_json::Value::as_str)
-                        .filter(|s| !s.trim().is_empty())
-                        .map(str::to_string)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn is_question(turn: &Turn) -> bool {
@@ -163,14 +143,14 @@ pub fn statement(ui: Ui, view: &StatementView) -> Markup {
                     @for p in &r.paragraphs { p { (p) } }
                 }
             } @else {
-                (transcript(ui, r, &view.outlets))
+                (transcript(ui, r))
             }
         }
     };
     page(&chrome(ui, &r.title, &href), body)
 }
 
-fn transcript(ui: Ui, r: &SpeechRecord, outlets: &[Option<String>]) -> Markup {
+fn transcript(ui: Ui, r: &SpeechRecord) -> Markup {
     let t = ui.t();
     // Paragraphs before the first turn (an introduction) are shown first.
     let first_turn = r
@@ -184,7 +164,7 @@ fn transcript(ui: Ui, r: &SpeechRecord, outlets: &[Option<String>]) -> Markup {
     html! {
         section.transcript aria-label=(t.transcript) {
             @for p in &r.paragraphs[..first_turn] { p.intro { (p) } }
-            @for (i, turn) in r.turns.iter().enumerate() {
+            @for turn in &r.turns {
                 @let question = is_question(turn);
                 div class={ "turn " (if question { "question" } else { "answer" }) } {
                     p.who {
@@ -193,7 +173,7 @@ fn transcript(ui: Ui, r: &SpeechRecord, outlets: &[Option<String>]) -> Markup {
                         } @else {
                             strong.speaker { (turn.speaker) }
                         }
-                        @if let Some(Some(outlet)) = outlets.get(i) {
+                        @if let Some(outlet) = &turn.outlet {
                             " " span.outlet { span lang=(ui.code()) { "(" (t.outlet) " " } (outlet) ")" }
                         }
                         @if turn.interpreted {

@@ -42,11 +42,13 @@ fn record(doc: &str, lang: Lang, title: &str) -> SpeechRecord {
                 speaker: "Question".into(),
                 text: "How do you see the talks?".into(),
                 interpreted: false,
+                outlet: Some("Kompas TV".into()),
             },
             Turn {
                 speaker: "Sergey Lavrov".into(),
                 text: "With <cautious> hope & patience.\n\nWe shall see.".into(),
                 interpreted: true,
+                outlet: None,
             },
         ],
         tags: vec![],
@@ -122,9 +124,7 @@ fn search_page() {
 #[test]
 fn transcript_page() {
     let record = record("1", Lang::En, "Interview");
-    let json = serde_json::json!({"turns": [{"outlet": "Kompas TV"}, {}]});
     let view = StatementView {
-        outlets: statement::outlets_of(&json),
         record,
         others: vec![
             OtherVersion {
