@@ -43,7 +43,10 @@ pub fn router(store: AnyStore) -> Router {
         .route("/v1/feed.atom", get(feed))
         .route("/v1/export.jsonl", get(export))
         .route("/v1/openapi.json", get(openapi_json))
-        .with_state(ApiState { store })
+        .with_state(ApiState {
+            store: store.clone(),
+        })
+        .merge(crate::export::http::router(store))
 }
 
 /// The API with the operations routes (`/healthz`, `/readyz`, `/metrics`) merged in, and a
@@ -59,7 +62,7 @@ pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response 
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// The response to a failed store call: 503 when the database is unreachable, else 500.
+/// The response to a store error: 503 when retrying may help, else 500 (cause logged).
 pub(crate) fn store_error(err: StoreError) -> Response {
     if err.is_transient() {
         tracing::warn!(error = %err, "request failed: database unavailable");
@@ -86,7 +89,8 @@ async fn not_found(uri: Uri) -> Response {
     )
 }
 
-fn query_from(
+/// Validates the query string of `endpoint` into a store query, or the 400 response.
+pub(crate) fn query_from(
     params: Result<QueryParams<Vec<(String, String)>>, QueryRejection>,
     endpoint: Endpoint,
 ) -> Result<Query, Box<Response>> {
@@ -170,6 +174,9 @@ async fn get_one(
         Ok(id) => id,
         Err(response) => return *response,
     };
+    if let Some(id) = id.strip_suffix(crate::export::http::TEI_SUFFIX) {
+        return crate::export::http::tei_response(&state.store, id).await;
+    }
     match state.store.get(&id).await {
         Ok(Some(record)) => ([(header::CONTENT_TYPE, "application/json")], record).into_response(),
         Ok(None) => error(

@@ -31,12 +31,15 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Consume records from NATS, store them, serve the HTTP API (the default).
     Run,
     /// Exit 0 when the running sink answers GET /healthz on --listen.
     Healthcheck,
+    /// Export the archive for research: Parquet, JSON Lines, TEI, language pairs, or a
+    /// dataset release (reads the database of --database-url directly).
+    Export(Box<crate::export::cli::ExportArgs>),
 }
 
 /// The sink's flags.

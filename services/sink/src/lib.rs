@@ -9,6 +9,7 @@
 //! * [`limits`]: timeout, load shedding, query limits, security headers, CORS.
 //! * [`events`]: `GET /v1/events`, Server-Sent Events of what the store stores.
 //! * [`web`]: the reading room, server-rendered HTML pages at `/`.
+//! * [`export`]: research exports (Parquet, dataset release, TEI, language pairs).
 //! * [`app`]: the command line and the running service.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod consumer;
 pub mod diff;
 pub mod events;
 pub mod limits;
+pub mod export;
 pub mod openapi;
 pub mod params;
 pub mod store;

@@ -18,5 +18,6 @@ async fn run() -> anyhow::Result<()> {
             sink::app::run(&cli.common, &cli.sink, shared::shutdown::on_signals()).await
         }
         Command::Healthcheck => shared::ops::healthcheck(cli.sink.listen).await,
+        Command::Export(args) => Ok(sink::export::cli::run(&cli.sink.database_url, &args).await?),
     }
 }

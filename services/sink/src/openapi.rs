@@ -87,7 +87,8 @@ pub fn document() -> Value {
         "description": "Record id, `{source}:{doc_id}:{lang}`.",
         "schema": { "type": "string", "examples": ["mid.ru:1653435:en"] }
     });
-    json!({
+    let export_paths = crate::export::http::openapi_paths(&filters(), &list_params);
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "ministry-feed sink API",
@@ -270,5 +271,10 @@ pub fn document() -> Value {
                 }
             }
         } }
-    })
+    });
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        paths.extend(export_paths);
+    }
+    doc["components"]["schemas"]["PairPage"] = crate::export::http::openapi_pair_page();
+    doc
 }

@@ -14,6 +14,8 @@ mod consumer;
 mod events;
 #[path = "sink/plans.rs"]
 mod plans;
+#[path = "sink/exports.rs"]
+mod exports;
 #[path = "sink/store.rs"]
 mod store;
 #[path = "sink/support.rs"]
