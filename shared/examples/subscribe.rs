@@ -1,8 +1,12 @@
 //! Prints each new statement as one line, as it is published.
 //!
 //! ```text
-//! NATS_URL=nats://127.0.0.1:4222 cargo run -p shared --example subscribe -- 'speeches.*.en.>'
+//! NATS_URL=nats://127.0.0.1:4222 NATS_USER=subscriber NATS_PASSWORD_FILE=data/nats-auth/subscriber.password \
+//!   cargo run -p shared --example subscribe -- 'speeches.*.en.>'
 //! ```
+//!
+//! It connects as the read-only `subscriber` identity (see `shared::nats_auth`), which may
+//! read `speeches.>` and nothing else; `scripts/run` writes its password file.
 //!
 //! The argument is a subject filter within `speeches.{source}.{lang}.{kind}` (default
 //! `speeches.>`): `'speeches.*.ru.>'` for Russian statements, `'speeches.*.*.interview'` for
@@ -43,37 +47,45 @@ fn line(record: &SpeechRecord) -> String {
     )
 }
 
+/// Prints each new statement as one line, as it is published.
+#[derive(Debug, clap::Parser)]
+#[command(name = "subscribe")]
+struct Args {
+    /// Subject filter within `speeches.{source}.{lang}.{kind}`.
+    #[arg(default_value = "speeches.>")]
+    filter: String,
+    /// Replay every stored statement first.
+    #[arg(long)]
+    all: bool,
+    /// NATS server(s), comma-separated.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    /// Identity (the read-only `subscriber`) and TLS.
+    #[command(flatten)]
+    auth: shared::config::NatsAuthArgs,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     shared::telemetry::init(LogFormat::Text);
-    let mut filter = "speeches.>".to_string();
-    let mut replay = false;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--all" => replay = true,
-            "-h" | "--help" => {
-                println!(
-                    "usage: subscribe [SUBJECT_FILTER] [--all]   (default filter: speeches.>)"
-                );
-                return Ok(());
-            }
-            other => filter = other.to_string(),
-        }
-    }
+    let Args {
+        filter,
+        all: replay,
+        nats_url: url,
+        auth,
+    } = clap::Parser::parse();
     if filter != "speeches.>" && !filter.starts_with("speeches.") {
         anyhow::bail!(
             "the filter {filter:?} is outside the SPEECHES stream: give one within speeches.{{source}}.{{lang}}.{{kind}}, e.g. 'speeches.*.en.>'"
         );
     }
-    let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
     let shutdown = shared::shutdown::on_signals();
-    let client = match nats::connect(&url, "subscribe-example", &shutdown).await {
+    let client = match nats::connect(&url, &auth, "subscriber", &shutdown).await {
         Ok(client) => client,
         Err(nats::NatsError::Cancelled) => return Ok(()),
         Err(err) => return Err(err.into()),
     };
     let js = jetstream::new(client);
-    nats::ensure_streams(&js, 1, &shutdown).await?;
     let stream = js
         .get_stream(SPEECH_STREAM)
         .await

@@ -6,6 +6,7 @@
 //!   loaded and validated, with their JSON Schema in `shared/schemas/`.
 //! * [`subjects`]: the subject hierarchy, streams, consumers and key-value buckets.
 //! * [`nats`]: connecting with retry, creating streams idempotently, durable publishing.
+//! * [`nats_auth`]: the NATS identities and their permissions (server configurations).
 //! * [`consumer`]: the one pull-consumer loop (explicit acks, naks, dead letters).
 //! * [`config`], [`telemetry`], [`shutdown`], [`ops`], [`backoff`]: flags, logs, signals,
 //!   health/metrics endpoints and retry delays, the same in every service.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod consumer;
 pub mod messages;
 pub mod nats;
+pub mod nats_auth;
 pub mod ops;
 pub mod profile;
 pub mod runtime;

@@ -1,5 +1,6 @@
 //! NATS plumbing: connecting with retry, creating streams and buckets, durable publishing.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, kv, stream};
@@ -9,7 +10,9 @@ use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
+use crate::config::{NatsAuthArgs, read_secret_file, redact_url};
 use crate::messages::{self, Body, MessageError, RawPage};
+use crate::ops::ReadinessCheck;
 use crate::subjects::{self, ConsumerSpec, STREAMS};
 
 /// Errors of the NATS plumbing.
@@ -21,6 +24,17 @@ pub enum NatsError {
         /// The URL given.
         url: String,
         /// Why it was refused.
+        reason: String,
+    },
+    /// The identity or TLS settings cannot be used (unreadable file, invalid credentials).
+    #[error("NATS settings: {0}")]
+    Settings(String),
+    /// NATS refused the connection for a reason waiting cannot fix (identity, TLS).
+    #[error("cannot connect to NATS at {url}: {reason}")]
+    Refused {
+        /// The URL, secrets hidden.
+        url: String,
+        /// What failed and what to check.
         reason: String,
     },
     /// Shutdown was requested while waiting.
@@ -67,25 +81,88 @@ pub fn server_list(url: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Connects to NATS (`url`: one URL or a comma-separated list of a cluster's nodes), retrying
-/// with backoff (and saying so in the log) until a server answers or `shutdown` fires. Later
-/// disconnections are healed by the client itself.
-pub async fn connect(
-    url: &str,
-    client_name: &str,
-    shutdown: &CancellationToken,
-) -> Result<Client, NatsError> {
-    let servers = server_list(url);
-    if servers.is_empty() {
-        return Err(NatsError::BadUrl {
-            url: url.to_string(),
-            reason: "it is empty; set it to e.g. nats://127.0.0.1:4222".into(),
-        });
+/// The secrets and settings of a connection, read once before the first attempt.
+struct Identity {
+    creds: Option<String>,
+    user: Option<(String, String)>,
+    nkey_seed: Option<String>,
+}
+
+impl Identity {
+    fn read(auth: &NatsAuthArgs, url: &str) -> Result<Identity, NatsError> {
+        let bad = NatsError::Settings;
+        let creds = match &auth.nats_creds {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                bad(format!(
+                    "cannot read --nats-creds {}: {e}; check the path and that this user may read it",
+                    path.display()
+                ))
+            })?),
+            None => None,
+        };
+        let user = match (&auth.nats_user, &auth.nats_password_file) {
+            (Some(user), Some(path)) => Some((
+                user.clone(),
+                read_secret_file("--nats-password-file", path).map_err(bad)?,
+            )),
+            // The client library ignores a user and password written in the URL: use them.
+            (None, None) if auth.nats_creds.is_none() && auth.nats_nkey_seed_file.is_none() => {
+                url_user(url)
+            }
+            (None, None) => None,
+            _ => {
+                return Err(bad(
+                    "--nats-user and --nats-password-file go together: give both".into(),
+                ));
+            }
+        };
+        let nkey_seed = match &auth.nats_nkey_seed_file {
+            Some(path) => Some(read_secret_file("--nats-nkey-seed-file", path).map_err(bad)?),
+            None => None,
+        };
+        for (flag, path) in [
+            ("--nats-tls-ca", &auth.nats_tls_ca),
+            ("--nats-tls-cert", &auth.nats_tls_cert),
+            ("--nats-tls-key", &auth.nats_tls_key),
+        ] {
+            if let Some(path) = path
+                && let Err(e) = std::fs::metadata(path)
+            {
+                return Err(bad(format!(
+                    "cannot read {flag} {}: {e}; check the path",
+                    path.display()
+                )));
+            }
+        }
+        Ok(Identity {
+            creds,
+            user,
+            nkey_seed,
+        })
     }
-    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
-    loop {
-        let options = ConnectOptions::new()
+
+    /// Connection options for one attempt.
+    fn options(&self, auth: &NatsAuthArgs, client_name: &str) -> Result<ConnectOptions, NatsError> {
+        let mut options = if let Some(creds) = &self.creds {
+            ConnectOptions::with_credentials(creds).map_err(|e| {
+                NatsError::Settings(format!(
+                    "--nats-creds is not a valid credentials file: {e}; give the .creds file nsc or your NATS operator issued"
+                ))
+            })?
+        } else if let Some((user, password)) = &self.user {
+            ConnectOptions::with_user_and_password(user.clone(), password.clone())
+        } else if let Some(seed) = &self.nkey_seed {
+            ConnectOptions::with_nkey(seed.clone())
+        } else {
+            ConnectOptions::new()
+        };
+        options = options
             .name(client_name)
+            .custom_inbox_prefix(crate::nats_auth::inbox_prefix(
+                self.user
+                    .as_ref()
+                    .map_or(client_name, |(user, _)| user.as_str()),
+            ))
             .connection_timeout(Duration::from_secs(5))
             .event_callback(|event| async move {
                 match event {
@@ -96,6 +173,89 @@ pub async fn connect(
                     other => tracing::debug!(event = %other, "NATS event"),
                 }
             });
+        if let Some(ca) = &auth.nats_tls_ca {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        if let (Some(cert), Some(key)) = (&auth.nats_tls_cert, &auth.nats_tls_key) {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+        Ok(options)
+    }
+}
+
+/// The `user:password` of the first server URL, if it has one.
+fn url_user(url: &str) -> Option<(String, String)> {
+    let first = server_list(url).into_iter().next()?;
+    let (_, rest) = first.split_once("://")?;
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (user, password) = userinfo.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// Whether a failed connection attempt can never succeed by waiting: NATS refused the
+/// identity, or TLS failed (wrong CA, a server without TLS). Returns what to tell the user.
+fn fatal_connect_error(err: &async_nats::ConnectError, url: &str) -> Option<NatsError> {
+    use async_nats::ConnectErrorKind as Kind;
+    let text = err.to_string();
+    let lower = text.to_ascii_lowercase();
+    match err.kind() {
+        Kind::ServerParse => Some(NatsError::BadUrl {
+            url: url.to_string(),
+            reason: text,
+        }),
+        Kind::AuthorizationViolation | Kind::Authentication => Some(NatsError::Refused {
+            url: url.to_string(),
+            reason: format!(
+                "{text}; NATS refused this identity: check --nats-user and --nats-password-file, --nats-creds or --nats-nkey-seed-file (and that the server's configuration lists the user)"
+            ),
+        }),
+        Kind::Tls => Some(NatsError::Refused {
+            url: url.to_string(),
+            reason: format!(
+                "TLS failed: {text}; check --nats-tls-ca (the CA that signed the server's certificate), --nats-tls-cert/--nats-tls-key and that the server has TLS on"
+            ),
+        }),
+        _ if lower.contains("certificate")
+            || lower.contains("corrupt message")
+            || lower.contains("handshake") =>
+        {
+            Some(NatsError::Refused {
+                url: url.to_string(),
+                reason: format!(
+                    "TLS failed: {text}; check --nats-tls-ca (the CA that signed the server's certificate), the host name in the URL and that the server has TLS on"
+                ),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Connects to NATS (`url`: one URL or a comma-separated list of a cluster's nodes) with the
+/// identity and TLS settings of `auth`, retrying with backoff (and saying so in the log) until
+/// a server answers or `shutdown` fires. An identity NATS refuses and a failed TLS handshake
+/// are errors at once (waiting cannot fix them; there is never a plaintext fallback). Later
+/// disconnections are healed by the client itself. Replies come to the inboxes of the
+/// `--nats-user`, else of `client_name` (see [`crate::nats_auth::inbox_prefix`]): name the
+/// client after its identity.
+pub async fn connect(
+    url: &str,
+    auth: &NatsAuthArgs,
+    client_name: &str,
+    shutdown: &CancellationToken,
+) -> Result<Client, NatsError> {
+    let shown = redact_url(url);
+    let servers = server_list(url);
+    if servers.is_empty() {
+        return Err(NatsError::BadUrl {
+            url: shown,
+            reason: "it is empty; set it to e.g. nats://127.0.0.1:4222".into(),
+        });
+    }
+    let identity = Identity::read(auth, url)?;
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    loop {
+        let options = identity.options(auth, client_name)?;
         let attempt = tokio::select! {
             _ = shutdown.cancelled() => return Err(NatsError::Cancelled),
             result = options.connect(servers.as_slice()) => result,
@@ -103,15 +263,12 @@ pub async fn connect(
         match attempt {
             Ok(client) => return Ok(client),
             Err(err) => {
-                if matches!(err.kind(), async_nats::ConnectErrorKind::ServerParse) {
-                    return Err(NatsError::BadUrl {
-                        url: url.to_string(),
-                        reason: err.to_string(),
-                    });
+                if let Some(fatal) = fatal_connect_error(&err, &shown) {
+                    return Err(fatal);
                 }
                 let delay = backoff.next_delay();
                 tracing::warn!(
-                    nats_url = url,
+                    nats_url = %shown,
                     error = %err,
                     retry_in = ?delay,
                     "waiting for NATS: cannot connect yet"
@@ -317,8 +474,44 @@ pub async fn raw_page_body(js: &jetstream::Context, page: &RawPage) -> Result<Ve
     }
 }
 
-/// Whether the client is connected and every stream answers: the readiness check of a
-/// service that only needs NATS.
+/// A service's NATS connection once it is made, shared with its readiness check (which
+/// answers "not connected yet" before).
+#[derive(Clone, Default)]
+pub struct NatsHandle(Arc<OnceLock<Client>>);
+
+impl NatsHandle {
+    /// An empty handle.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores the connection (the first one stored stays).
+    pub fn set(&self, client: Client) {
+        let _ = self.0.set(client);
+    }
+
+    /// The connection, once made.
+    pub fn get(&self) -> Option<&Client> {
+        self.0.get()
+    }
+
+    /// The `nats` readiness check: connected, and every stream answers.
+    pub fn readiness(&self) -> ReadinessCheck {
+        let handle = self.clone();
+        Arc::new(move || {
+            let client = handle.get().cloned();
+            Box::pin(async move {
+                let Some(client) = client else {
+                    return Err("not connected yet".to_string());
+                };
+                let js = jetstream::new(client.clone());
+                streams_reachable(&client, &js).await
+            })
+        })
+    }
+}
+
+/// Whether the client is connected and every stream answers.
 pub async fn streams_reachable(client: &Client, js: &jetstream::Context) -> Result<(), String> {
     if client.connection_state() != async_nats::connection::State::Connected {
         return Err("not connected to NATS".into());
@@ -334,6 +527,16 @@ pub async fn streams_reachable(client: &Client, js: &jetstream::Context) -> Resu
 #[cfg(test)]
 mod tests {
     use super::server_list;
+
+    #[test]
+    fn users_in_urls_are_found() {
+        assert_eq!(
+            super::url_user("nats://op:pw@127.0.0.1:4222,nats://op:pw@n2:4222"),
+            Some(("op".to_string(), "pw".to_string()))
+        );
+        assert_eq!(super::url_user("nats://127.0.0.1:4222"), None);
+        assert_eq!(super::url_user("nats://token@127.0.0.1:4222"), None);
+    }
 
     #[test]
     fn server_list_splits_a_cluster_url() {

@@ -21,6 +21,41 @@ use tokio_util::sync::CancellationToken;
 pub type ReadinessCheck =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
+/// How long one dependency may take to answer a readiness check before it counts as down.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One readiness check made of named dependency checks (`nats`, `database`): all of them run
+/// at once, each within [`CHECK_TIMEOUT`], and the answer names every dependency that is down
+/// (`nats: not connected; database: ...`). Messages must carry no secret: they are served.
+pub fn readiness(dependencies: Vec<(&'static str, ReadinessCheck)>) -> ReadinessCheck {
+    let dependencies = Arc::new(dependencies);
+    Arc::new(move || {
+        let dependencies = Arc::clone(&dependencies);
+        Box::pin(async move {
+            let checks = dependencies.iter().map(|(name, check)| async move {
+                match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(why)) => Some(format!("{name}: {why}")),
+                    Err(_) => Some(format!(
+                        "{name}: no answer within {} s",
+                        CHECK_TIMEOUT.as_secs()
+                    )),
+                }
+            });
+            let down: Vec<String> = futures_util::future::join_all(checks)
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
+            if down.is_empty() {
+                Ok(())
+            } else {
+                Err(down.join("; "))
+            }
+        })
+    })
+}
+
 /// Counters and histograms of one pipeline stage, registered under `{stage}_...`.
 #[derive(Clone, Debug)]
 pub struct StageMetrics {
@@ -97,6 +132,10 @@ struct OpsState {
 }
 
 /// The `/healthz`, `/readyz` and `/metrics` routes, to serve alone or merge into an API.
+///
+/// `/healthz` answers 200 as long as the process serves HTTP: it never looks at NATS or the
+/// database, so an orchestrator does not restart every service during an outage of either.
+/// `/readyz` answers 200 when `readiness` passes, else 503 naming what is down.
 pub fn router(registry: Arc<Registry>, readiness: ReadinessCheck) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -135,6 +174,24 @@ async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
             format!("cannot encode metrics: {err}"),
         ),
     }
+}
+
+/// Serves the operations routes on `addr` (when set) in a task, until `shutdown` fires. Call
+/// it before connecting to NATS or the database, so `/healthz` answers from the start; a
+/// failure to listen is logged and ends only this task.
+pub fn spawn(
+    addr: Option<SocketAddr>,
+    registry: Arc<Registry>,
+    readiness: ReadinessCheck,
+    shutdown: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let addr = addr?;
+    let app = router(registry, readiness);
+    Some(tokio::spawn(async move {
+        if let Err(err) = serve(addr, app, shutdown).await {
+            tracing::error!(error = %err, "the /healthz, /readyz and /metrics endpoint stopped");
+        }
+    }))
 }
 
 /// Binds `addr` and serves `app` until `shutdown` fires.

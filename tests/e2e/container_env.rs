@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use testkit::{FixtureSite, NatsServer, Service, TempDatabase, bin_path, cluster_url, free_port};
+use testkit::{
+    FixtureSite, Identity, NatsServer, Service, TempDatabase, bin_path, cluster_url, free_port,
+};
 
 use crate::pipeline::{GRACEFUL, READY, STORED, expected_ids};
 
@@ -108,13 +110,15 @@ async fn the_container_environment_runs_the_pipeline_on_a_three_node_cluster() {
     let database_url = database.url();
     let api = ops_addr();
     let ops: Vec<String> = (0..4).map(|_| ops_addr()).collect();
-    let common = |metrics: &str| -> Vec<(String, String)> {
-        vec![
+    let common = |metrics: &str, identity: Identity| -> Vec<(String, String)> {
+        let mut env = vec![
             ("NATS_URL".into(), nats_url.clone()),
             ("STREAM_REPLICAS".into(), "3".into()),
             ("LOG_FORMAT".into(), "json".into()),
             ("METRICS_LISTEN".into(), metrics.to_string()),
-        ]
+        ];
+        env.extend(nats[0].env(identity));
+        env
     };
     let spawn = |name: &str, mut env: Vec<(String, String)>, extra: &[(&str, &str)]| {
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -123,16 +127,16 @@ async fn the_container_environment_runs_the_pipeline_on_a_three_node_cluster() {
     };
     let mut sink = spawn(
         "sink",
-        common(&ops[0]),
+        common(&ops[0], Identity::Sink),
         &[("DATABASE_URL", &database_url), ("SINK_LISTEN", &api)],
     );
     let mut parsers = [
-        spawn("parser", common(&ops[1]), &[]),
-        spawn("parser", common(&ops[2]), &[]),
+        spawn("parser", common(&ops[1], Identity::Parser), &[]),
+        spawn("parser", common(&ops[2], Identity::Parser), &[]),
     ];
     let mut fetcher = spawn(
         "fetcher",
-        common(&ops[3]),
+        common(&ops[3], Identity::Fetcher),
         &[
             ("BASE_URL", &base_url),
             ("LANGS", "en,ru"),

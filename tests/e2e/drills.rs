@@ -33,19 +33,7 @@ pub(crate) async fn bounded<F: std::future::Future<Output = ()>>(name: &str, dri
 
 /// A JetStream context on `nats_url` (a comma-separated list for a cluster).
 pub(crate) async fn jetstream(nats_url: &str) -> async_nats::jetstream::Context {
-    let servers: Vec<async_nats::ServerAddr> = nats_url
-        .split(',')
-        .map(|s| {
-            s.parse()
-                .unwrap_or_else(|e| panic!("bad NATS URL {s:?}: {e}"))
-        })
-        .collect();
-    let client = async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
-        .connect(servers)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {nats_url}: {e}"));
-    async_nats::jetstream::new(client)
+    async_nats::jetstream::new(testkit::connect_nats(nats_url).await)
 }
 
 /// The raw page the fetcher would publish for `doc_id`/`lang` of `site`.
@@ -96,7 +84,7 @@ pub(crate) async fn publish_raw(js: &async_nats::jetstream::Context, page: &RawP
 
 /// Publishes every visible page of the site (as the fetcher would); returns the record ids.
 pub(crate) async fn publish_site(pipeline: &Pipeline) -> BTreeSet<String> {
-    let js = jetstream(pipeline.nats_url()).await;
+    let js = jetstream(&pipeline.operator_url()).await;
     for (doc_id, langs) in pipeline.site.statements() {
         for lang in langs {
             publish_raw(&js, &raw_page(&pipeline.site, &doc_id, &lang)).await;
@@ -234,7 +222,7 @@ pub(crate) async fn assert_exactly_once(pipeline: &Pipeline, expected: &BTreeSet
         extra.is_empty(),
         "records that are not the site's: {extra:?}"
     );
-    let js = jetstream(pipeline.nats_url()).await;
+    let js = jetstream(&pipeline.operator_url()).await;
     assert_eq!(
         messages_answered(&js, RAW_STREAM).await,
         expected.len() as u64,
@@ -264,14 +252,6 @@ pub(crate) fn assert_running(pipeline: &mut Pipeline) {
     );
 }
 
-fn env_of(pipeline: &Pipeline) -> Vec<(String, String)> {
-    let replicas = if pipeline.nats.len() > 1 { "3" } else { "1" };
-    vec![
-        ("NATS_URL".into(), pipeline.nats_url().to_string()),
-        ("STREAM_REPLICAS".into(), replicas.into()),
-    ]
-}
-
 fn spawn_with(name: &str, args: &[String], env: &[(String, String)]) -> testkit::Service {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -284,7 +264,7 @@ fn respawn_parser(pipeline: &mut Pipeline) {
         "--metrics-listen".to_string(),
         format!("127.0.0.1:{}", free_port()),
     ];
-    pipeline.parser = spawn_with("parser", &args, &env_of(pipeline));
+    pipeline.parser = spawn_with("parser", &args, &pipeline.env(testkit::Identity::Parser));
 }
 
 /// Starts a new sink (same database and API address) in place of the pipeline's.
@@ -298,7 +278,7 @@ fn respawn_sink(pipeline: &mut Pipeline) {
         "--metrics-listen".to_string(),
         format!("127.0.0.1:{}", free_port()),
     ];
-    pipeline.sink = spawn_with("sink", &args, &env_of(pipeline));
+    pipeline.sink = spawn_with("sink", &args, &pipeline.env(testkit::Identity::Sink));
 }
 
 fn synthetic(n: usize) -> PipelineOptions {
@@ -315,7 +295,7 @@ async fn drill_nats_server_killed_mid_run_and_restarted_on_its_store() {
         let mut pipeline = Pipeline::start(synthetic(250)).await;
         pipeline.wait_ready(READY).await;
         let expected = publish_site(&pipeline).await;
-        let js = jetstream(pipeline.nats_url()).await;
+        let js = jetstream(&pipeline.operator_url()).await;
         let at_kill =
             wait_progress("records parsed", 20, || messages_now(&js, SPEECH_STREAM)).await;
         let acked = sink_ack_floor(&js).await;
@@ -344,7 +324,7 @@ async fn drill_a_cluster_node_dies_mid_run_and_the_pipeline_keeps_going() {
         .await;
         pipeline.wait_ready(READY).await;
         let expected = publish_site(&pipeline).await;
-        let js = jetstream(pipeline.nats_url()).await;
+        let js = jetstream(&pipeline.operator_url()).await;
         let at_kill =
             wait_progress("records parsed", 20, || messages_now(&js, SPEECH_STREAM)).await;
         // The first node: the one clients usually talk to, often a stream leader.
@@ -369,7 +349,7 @@ async fn drill_parser_and_sink_killed_mid_batch_and_restarted() {
         pipeline.wait_ready(READY).await;
         let expected = publish_site(&pipeline).await;
         let total = expected.len() as u64;
-        let js = jetstream(pipeline.nats_url()).await;
+        let js = jetstream(&pipeline.operator_url()).await;
 
         // The parser dies with a batch in flight (fetched, not all acknowledged).
         let parsed = wait_progress("records parsed", 20, || messages_now(&js, SPEECH_STREAM)).await;
@@ -410,7 +390,7 @@ async fn drill_fetcher_killed_mid_poll_and_restarted() {
         .await;
         pipeline.wait_ready(READY).await;
         let expected = expected_ids(&pipeline.site);
-        let js = jetstream(pipeline.nats_url()).await;
+        let js = jetstream(&pipeline.operator_url()).await;
         // A slow poll (a pause between requests) so it can be interrupted.
         let mut args = pipeline.fetcher_args();
         if let Some(i) = args.iter().position(|a| a == "--request-interval") {
@@ -465,7 +445,7 @@ async fn drill_database_unreachable_for_10s_the_sink_acks_nothing_uncommitted_an
         pipeline.wait_ready(READY).await;
         let expected = publish_site(&pipeline).await;
         let total = expected.len() as u64;
-        let js = jetstream(pipeline.nats_url()).await;
+        let js = jetstream(&pipeline.operator_url()).await;
         let before = wait_progress("rows stored", 10, || async { database.stored() }).await;
 
         proxy.cut();
@@ -522,7 +502,7 @@ async fn drill_a_page_the_parser_always_fails_on_is_dead_lettered_after_max_deli
         .await;
         pipeline.wait_ready(READY).await;
         let expected = expected_ids(&pipeline.site);
-        let js = jetstream(pipeline.nats_url()).await;
+        let js = jetstream(&pipeline.operator_url()).await;
         // Its body is "in the object store", in a bucket that does not exist: every
         // delivery fails to read it (a transient-looking error), until max_deliver.
         let (doc_id, langs) = pipeline.site.statements().remove(0);

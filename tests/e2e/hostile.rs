@@ -124,7 +124,7 @@ async fn hostile_raw_pages_are_dead_lettered_with_reasons_and_the_pipeline_keeps
         pipeline.wait_ready(READY).await;
         let parser_pid = pipeline.parser.pid();
         let expected = expected_ids(&pipeline.site);
-        let js = jetstream(pipeline.nats_url()).await;
+        let js = jetstream(&pipeline.operator_url()).await;
         let (doc_id, langs) = pipeline.site.statements().remove(0);
         let template = raw_page(&pipeline.site, &doc_id, &langs[0]);
 
@@ -691,7 +691,7 @@ async fn hostile_pages_served_by_the_site_never_crash_a_service_or_become_garbag
         let real: std::collections::BTreeSet<String> = ["mid.ru:1950001:en", "mid.ru:1950001:ru"]
             .map(String::from)
             .into();
-        let js = jetstream(pipeline.nats_url()).await;
+        let js = jetstream(&pipeline.operator_url()).await;
         let (status, log) = pipeline.fetch_once(FETCH_ONCE).await;
         eprintln!("fetcher --once on the hostile site exited {status}");
         for line in log
@@ -703,9 +703,11 @@ async fn hostile_pages_served_by_the_site_never_crash_a_service_or_become_garbag
         wait_stored(&pipeline, &real).await;
         // Every hostile page the fetcher published ends as a dead letter or a record whose
         // text is right; the ones it refused are explained in its log.
-        let raw =
-            crate::pipeline::stream_messages(pipeline.nats_url(), shared::subjects::RAW_STREAM)
-                .await;
+        let raw = crate::pipeline::stream_messages(
+            &pipeline.operator_url(),
+            shared::subjects::RAW_STREAM,
+        )
+        .await;
         let hostile_published = raw.saturating_sub(real.len() as u64) as usize;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         let (letters, stored) = loop {

@@ -91,9 +91,7 @@ pub(crate) async fn poll_once_and_wait_stored(pipeline: &Pipeline) -> BTreeSet<S
 
 /// Messages in a JetStream stream.
 pub(crate) async fn stream_messages(nats_url: &str, stream: &str) -> u64 {
-    let client = async_nats::connect(nats_url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {nats_url}: {e}"));
+    let client = testkit::connect_nats(nats_url).await;
     let js = async_nats::jetstream::new(client);
     let mut stream = js
         .get_stream(stream)
@@ -298,7 +296,7 @@ async fn every_statement_is_stored_once_a_second_poll_adds_nothing_and_a_new_one
         "fetcher --once exited {status}; its log:\n{log}"
     );
     let raw_after_first = wait_stream_count(
-        pipeline.nats_url(),
+        &pipeline.operator_url(),
         shared::subjects::RAW_STREAM,
         expected.len() as u64,
     )
@@ -325,7 +323,8 @@ async fn every_statement_is_stored_once_a_second_poll_adds_nothing_and_a_new_one
         status.success(),
         "second fetcher --once exited {status}; its log:\n{log}"
     );
-    let raw_after_second = stream_messages(pipeline.nats_url(), shared::subjects::RAW_STREAM).await;
+    let raw_after_second =
+        stream_messages(&pipeline.operator_url(), shared::subjects::RAW_STREAM).await;
     assert_eq!(
         raw_after_second,
         raw_after_first,
@@ -354,7 +353,8 @@ async fn every_statement_is_stored_once_a_second_poll_adds_nothing_and_a_new_one
         status.success(),
         "third fetcher --once exited {status}; its log:\n{log}"
     );
-    let raw_after_third = stream_messages(pipeline.nats_url(), shared::subjects::RAW_STREAM).await;
+    let raw_after_third =
+        stream_messages(&pipeline.operator_url(), shared::subjects::RAW_STREAM).await;
     assert_eq!(
         raw_after_third,
         raw_after_first + new_ids.len() as u64,
@@ -404,7 +404,7 @@ async fn a_running_pipeline_picks_up_a_new_statement_and_stops_gracefully() {
     wait_stored(&pipeline, &with_new).await;
     assert_store_matches(&pipeline, &with_new).await;
     assert_eq!(
-        stream_messages(pipeline.nats_url(), shared::subjects::RAW_STREAM).await,
+        stream_messages(&pipeline.operator_url(), shared::subjects::RAW_STREAM).await,
         with_new.len() as u64,
         "repeated polls must not republish unchanged pages"
     );
@@ -440,7 +440,7 @@ async fn an_edit_after_publication_updates_the_stored_record_in_place() {
     .await;
     pipeline.wait_ready(READY).await;
     let expected = poll_once_and_wait_stored(&pipeline).await;
-    let raw_before = stream_messages(pipeline.nats_url(), shared::subjects::RAW_STREAM).await;
+    let raw_before = stream_messages(&pipeline.operator_url(), shared::subjects::RAW_STREAM).await;
 
     // Edit the English version of the newest statement with an English page.
     let (doc_id, _) = pipeline
@@ -468,7 +468,7 @@ async fn an_edit_after_publication_updates_the_stored_record_in_place() {
         requests.len()
     );
     assert_eq!(
-        stream_messages(pipeline.nats_url(), shared::subjects::RAW_STREAM).await,
+        stream_messages(&pipeline.operator_url(), shared::subjects::RAW_STREAM).await,
         raw_before + 1,
         "exactly the edited page is republished; fetcher log:\n{log}"
     );

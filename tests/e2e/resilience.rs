@@ -77,13 +77,17 @@ async fn site_faults_delay_statements_but_never_lose_or_corrupt_them() {
     wait_stored(&pipeline, &expected).await;
     // Exactly the statements: the challenge page never became a record.
     assert_store_matches(&pipeline, &expected).await;
-    let raw = stream_messages(pipeline.nats_url(), shared::subjects::RAW_STREAM).await;
+    let raw = stream_messages(&pipeline.operator_url(), shared::subjects::RAW_STREAM).await;
     assert_eq!(
         raw,
         expected.len() as u64,
         "raw pages published under faults (a challenge page is not a statement); fetcher log:\n{log}"
     );
-    let dead = stream_messages(pipeline.nats_url(), shared::subjects::DEAD_LETTER_STREAM).await;
+    let dead = stream_messages(
+        &pipeline.operator_url(),
+        shared::subjects::DEAD_LETTER_STREAM,
+    )
+    .await;
     assert_eq!(
         dead,
         0,

@@ -11,19 +11,22 @@ pub mod rng;
 pub mod services;
 pub mod site;
 pub mod soak;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use browser::Browser;
 pub use database::TempDatabase;
-pub use nats::{NatsServer, cluster_url, free_port};
+pub use nats::{NatsServer, cluster_operator_url, cluster_url, connect as connect_nats, free_port};
 pub use pipeline::{FetcherMode, Pipeline, PipelineOptions, SiteCorpus};
 pub use proxy::TcpProxy;
 pub use services::{
     Service, bin_path, http_client, http_get, http_get_json, install_crypto, wait_for, wait_until,
 };
+pub use shared::nats_auth::Identity;
 pub use site::{Corpus, Fault, FixtureSite, Flavor, LoggedRequest, SourceSite, StatementMeta};
+pub use tls::TestCa;
 
 /// The workspace root (where `Cargo.toml` with `[workspace]` is).
 pub fn workspace_root() -> PathBuf {

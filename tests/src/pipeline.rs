@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::services::{Service, http_get};
 use crate::site::{Corpus, FixtureSite};
-use crate::{NatsServer, TempDir, cluster_url, free_port};
+use crate::{Identity, NatsServer, TempDir, cluster_operator_url, cluster_url, free_port};
 
 /// Which statements the fixture site serves.
 #[derive(Debug, Clone, Default)]
@@ -105,13 +105,12 @@ impl Pipeline {
             .unwrap_or_else(|| format!("sqlite://{}/speeches.db", dir.path().display()));
         let metrics = [free_port(), free_port(), free_port()].map(|p| format!("127.0.0.1:{p}"));
         let api_addr = format!("127.0.0.1:{}", free_port());
-        let replicas = if options.nats_nodes > 1 { "3" } else { "1" };
-        let env = [
-            ("NATS_URL", nats_url.as_str()),
-            ("STREAM_REPLICAS", replicas),
-        ];
-
-        let parser = Service::spawn("parser", &["--metrics-listen", &metrics[1]], &env);
+        let env = |identity| service_env(&nats, &nats_url, options.nats_nodes, identity);
+        let parser = Service::spawn(
+            "parser",
+            &["--metrics-listen", &metrics[1]],
+            &pairs(&env(Identity::Parser)),
+        );
         let sink = Service::spawn(
             "sink",
             &[
@@ -122,7 +121,7 @@ impl Pipeline {
                 "--metrics-listen",
                 &metrics[2],
             ],
-            &env,
+            &pairs(&env(Identity::Sink)),
         );
         let mut pipeline = Pipeline {
             sink,
@@ -150,9 +149,27 @@ impl Pipeline {
         pipeline
     }
 
-    /// `NATS_URL` of the servers (comma-separated for a cluster).
+    /// `NATS_URL` of the servers (comma-separated for a cluster), without credentials: give
+    /// services an identity with [`Pipeline::env`].
     pub fn nats_url(&self) -> &str {
         &self.nats_url
+    }
+
+    /// The servers' URL with the `operator` identity's credentials in it, for tests that
+    /// inspect or feed streams directly.
+    pub fn operator_url(&self) -> String {
+        cluster_operator_url(&self.nats)
+    }
+
+    /// The environment of a service running as `identity` on this pipeline's NATS:
+    /// `NATS_URL`, `STREAM_REPLICAS` and the identity (user, password file).
+    pub fn env(&self, identity: Identity) -> Vec<(String, String)> {
+        service_env(
+            &self.nats,
+            &self.nats_url,
+            self.options.nats_nodes,
+            identity,
+        )
     }
 
     /// The fetcher flags of the contract for this site (without mode or metrics flags).
@@ -175,19 +192,7 @@ impl Pipeline {
     /// Starts a fetcher with `args` and this pipeline's NATS.
     pub fn spawn_fetcher(&self, args: &[String]) -> Service {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let replicas = if self.options.nats_nodes > 1 {
-            "3"
-        } else {
-            "1"
-        };
-        Service::spawn(
-            "fetcher",
-            &args,
-            &[
-                ("NATS_URL", self.nats_url.as_str()),
-                ("STREAM_REPLICAS", replicas),
-            ],
-        )
+        Service::spawn("fetcher", &args, &pairs(&self.env(Identity::Fetcher)))
     }
 
     /// Runs `fetcher --once` to completion; returns its exit status and log. Panics (with the
@@ -255,4 +260,27 @@ impl Pipeline {
 pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// `NATS_URL`, `STREAM_REPLICAS` and `identity` on `nats`.
+fn service_env(
+    nats: &[NatsServer],
+    nats_url: &str,
+    nodes: usize,
+    identity: Identity,
+) -> Vec<(String, String)> {
+    let replicas = if nodes > 1 { "3" } else { "1" };
+    let mut env = vec![
+        ("NATS_URL".to_string(), nats_url.to_string()),
+        ("STREAM_REPLICAS".to_string(), replicas.to_string()),
+    ];
+    if let Some(server) = nats.first() {
+        env.extend(server.env(identity));
+    }
+    env
+}
+
+/// Borrowed pairs for [`Service::spawn`].
+pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }

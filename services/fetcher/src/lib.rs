@@ -36,9 +36,25 @@ pub use service::{BackfillReport, Fetcher, FetcherError, PollReport};
 /// binary handles): continuous polling, `--once`, or `backfill`.
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<(), FetcherError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = shared::nats::connect(&cli.common.nats_url, "fetcher", &shutdown).await?;
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
+    // Health first: /healthz answers while NATS is still awaited.
+    let nats = shared::nats::NatsHandle::new();
+    let readiness = shared::ops::readiness(vec![("nats", nats.readiness())]);
+    let server = shared::ops::spawn(
+        cli.common.metrics_listen,
+        Arc::new(registry),
+        readiness,
+        shutdown.clone(),
+    );
+    let client = shared::nats::connect(
+        &cli.common.nats_url,
+        &cli.common.nats_auth,
+        "fetcher",
+        &shutdown,
+    )
+    .await?;
+    nats.set(client.clone());
     let fetcher = Fetcher::new(
         &cli.fetch,
         &client,
@@ -47,22 +63,6 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<(), FetcherErr
         shutdown.clone(),
     )
     .await?;
-    let server = cli.common.metrics_listen.map(|addr| {
-        let js = async_nats::jetstream::new(client.clone());
-        let probe_client = client.clone();
-        let readiness: shared::ops::ReadinessCheck = Arc::new(move || {
-            let client = probe_client.clone();
-            let js = js.clone();
-            Box::pin(async move { shared::nats::streams_reachable(&client, &js).await })
-        });
-        let app = shared::ops::router(Arc::new(registry), readiness);
-        let token = shutdown.clone();
-        tokio::spawn(async move {
-            if let Err(err) = shared::ops::serve(addr, app, token).await {
-                tracing::error!(error = %err, "metrics endpoint stopped");
-            }
-        })
-    });
     let backfill = matches!(cli.command, Some(Command::Backfill { .. }));
     let mut lease = fetcher.lease(backfill);
     let result = match &cli.command {

@@ -8,7 +8,7 @@ use clap::Parser;
 use fetcher::{Cli, FetcherError};
 use shared::messages::{RawPage, hex_digest};
 use shared::subjects::RAW_STREAM;
-use testkit::{Fault, FixtureSite, LoggedRequest, NatsServer};
+use testkit::{Fault, FixtureSite, Identity, LoggedRequest, NatsServer};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -29,9 +29,16 @@ impl Harness {
     fn cli(&self, extra: &[&str]) -> Cli {
         let base = self.site.base_url();
         let nats = self.nats.url();
-        let defaults: [(&str, &str); 6] = [
+        let auth = self.nats.auth_args(Identity::Fetcher);
+        let password_file = auth
+            .nats_password_file
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let defaults: [(&str, &str); 8] = [
             ("--base-url", &base),
             ("--nats-url", &nats),
+            ("--nats-user", "fetcher"),
+            ("--nats-password-file", &password_file),
             ("--request-interval", "0s"),
             ("--retry-base", "50ms"),
             ("--retry-max", "3s"),
@@ -61,9 +68,7 @@ impl Harness {
 
     /// Every raw page on the stream, in order.
     async fn raw_pages(&self) -> Vec<RawPage> {
-        let client = async_nats::connect(self.nats.url())
-            .await
-            .expect("connect to test NATS");
+        let client = testkit::connect_nats(&self.nats.operator_url()).await;
         let js = async_nats::jetstream::new(client);
         let stream = js.get_stream(RAW_STREAM).await.expect("RAW_PAGES exists");
         let info = stream.get_info().await.expect("stream info");
@@ -797,9 +802,7 @@ mod steady_state {
     /// A fetcher polled in-process (one robots.txt, as a long-running replica).
     async fn fetcher(h: &Harness, extra: &[&str]) -> Fetcher {
         let cli = h.cli(extra);
-        let client = async_nats::connect(h.nats.url())
-            .await
-            .expect("connect to test NATS");
+        let client = h.nats.client(Identity::Fetcher).await;
         let metrics = Metrics::register(&mut Registry::default());
         Fetcher::new(&cli.fetch, &client, 1, metrics, CancellationToken::new())
             .await
@@ -912,7 +915,7 @@ mod steady_state {
 
     /// Rewrites every seen entry as first published `age` ago and last checked `since` ago.
     async fn age_entries(h: &Harness, age: chrono::Duration, since: chrono::Duration) {
-        let client = async_nats::connect(h.nats.url()).await.expect("connect");
+        let client = testkit::connect_nats(&h.nats.operator_url()).await;
         let js = async_nats::jetstream::new(client);
         let kv = js.get_key_value("fetcher_state").await.expect("bucket");
         let keys: Vec<String> = kv
@@ -966,9 +969,7 @@ mod leader {
     use shared::subjects::FETCHER_BUCKET;
 
     async fn bucket(nats: &NatsServer) -> async_nats::jetstream::kv::Store {
-        let client = async_nats::connect(nats.url())
-            .await
-            .expect("connect to test NATS");
+        let client = nats.client(Identity::Fetcher).await;
         let js = async_nats::jetstream::new(client);
         shared::nats::ensure_kv(&js, FETCHER_BUCKET, 1, 1, &CancellationToken::new())
             .await
@@ -1113,9 +1114,9 @@ mod leader {
                     "0s",
                     "--poll-interval",
                     "1s",
-                    "--user-agent",
-                    &format!("ministry-feed-test/{name}"),
                 ])
+                .envs(h.nats.env(Identity::Fetcher))
+                .args(["--user-agent", &format!("ministry-feed-test/{name}")])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .spawn()
@@ -1313,9 +1314,11 @@ mod binary {
         let h = Harness::start().await;
         let base = h.site.base_url();
         let nats = h.nats.url();
+        let identity = h.nats.env(Identity::Fetcher);
         let output = tokio::task::spawn_blocking(move || {
             fetcher_bin()
                 .args(["--once", "--request-interval", "0s", "--langs", "en"])
+                .envs(identity)
                 .env("BASE_URL", base)
                 .env("NATS_URL", nats)
                 .output()
@@ -1339,6 +1342,7 @@ mod binary {
         let port = testkit::free_port();
         let output = tokio::task::spawn_blocking(move || {
             fetcher_bin()
+                .envs(nats.env(Identity::Fetcher))
                 .args([
                     "--once",
                     "--base-url",

@@ -361,12 +361,12 @@ async fn connect_js(
         tokio::time::sleep(std::time::Duration::from_secs(10)).await;
         timeout.cancel();
     });
-    let client = shared::nats::connect(&common.nats_url, "parser-cli", &shutdown)
+    let client = shared::nats::connect(&common.nats_url, &common.nats_auth, "parser", &shutdown)
         .await
         .with_context(|| {
             format!(
                 "cannot connect to NATS at {} within 10 s; check --nats-url / NATS_URL",
-                common.nats_url
+                shared::config::redact_url(&common.nats_url)
             )
         })?;
     guard.abort();

@@ -358,11 +358,6 @@ pub async fn run_with_limits(
     max_page_bytes: usize,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let client = nats::connect(&common.nats_url, "parser", &shutdown).await?;
-    let js = jetstream::new(client.clone());
-    nats::ensure_streams(&js, common.stream_replicas, &shutdown).await?;
-    let consumer = nats::ensure_consumer(&js, &subjects::PARSER, &shutdown).await?;
-
     let mut registry = MetricsRegistry::default();
     let metrics = StageMetrics::register(&mut registry, STAGE);
     let rejected = Family::<ReasonLabels, Counter>::default();
@@ -371,18 +366,21 @@ pub async fn run_with_limits(
         "Pages that gave no record, by reason",
         rejected.clone(),
     );
-    let registry = Arc::new(registry);
+    // Health first: /healthz answers while NATS is still awaited.
+    let handle = nats::NatsHandle::new();
+    let readiness = ops::readiness(vec![("nats", handle.readiness())]);
+    let ops_task = ops::spawn(
+        common.metrics_listen,
+        Arc::new(registry),
+        readiness,
+        shutdown.clone(),
+    );
 
-    let mut ops_task = None;
-    if let Some(addr) = common.metrics_listen {
-        let (ready_client, ready_js) = (client.clone(), js.clone());
-        let readiness: ops::ReadinessCheck = Arc::new(move || {
-            let (client, js) = (ready_client.clone(), ready_js.clone());
-            Box::pin(async move { nats::streams_reachable(&client, &js).await })
-        });
-        let app = ops::router(Arc::clone(&registry), readiness);
-        ops_task = Some(tokio::spawn(ops::serve(addr, app, shutdown.clone())));
-    }
+    let client = nats::connect(&common.nats_url, &common.nats_auth, "parser", &shutdown).await?;
+    handle.set(client.clone());
+    let js = jetstream::new(client.clone());
+    nats::ensure_streams(&js, common.stream_replicas, &shutdown).await?;
+    let consumer = nats::ensure_consumer(&js, &subjects::PARSER, &shutdown).await?;
 
     let stage = Stage {
         js: js.clone(),
@@ -394,17 +392,15 @@ pub async fn run_with_limits(
     };
     let max_payload = client.server_info().max_payload;
     let handler = Handler::new(js, extractor, rejected).with_limits(max_page_bytes, max_payload);
-    tracing::info!(nats_url = %common.nats_url, max_page_bytes, max_payload, "parser running");
+    tracing::info!(nats_url = %shared::config::redact_url(&common.nats_url), max_page_bytes, max_payload, "parser running");
     consumer::run(&stage, &handler, &shutdown).await;
     if let Err(e) = client.drain().await {
         tracing::warn!(error = %e, "draining the NATS connection failed");
     }
-    if let Some(task) = ops_task {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(e),
-            Err(e) => tracing::warn!(error = %e, "ops server task failed"),
-        }
+    if let Some(task) = ops_task
+        && let Err(e) = task.await
+    {
+        tracing::warn!(error = %e, "ops server task failed");
     }
     Ok(())
 }

@@ -3,11 +3,18 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use tower::ServiceExt as _;
+
 use async_nats::jetstream;
 use clap::{Args, Parser, Subcommand};
 use prometheus_client::registry::Registry;
 use shared::config::CommonArgs;
 use shared::consumer::Stage;
+use shared::nats::NatsHandle;
 use shared::ops::{ReadinessCheck, StageMetrics};
 use shared::subjects;
 use tokio_util::sync::CancellationToken;
@@ -61,19 +68,42 @@ pub struct SinkArgs {
     pub limits: crate::limits::ApiLimits,
 }
 
-type NatsSlot = Arc<OnceLock<(async_nats::Client, jetstream::Context)>>;
+type StoreSlot = Arc<OnceLock<AnyStore>>;
 
-fn readiness(store: AnyStore, nats: NatsSlot) -> ReadinessCheck {
-    Arc::new(move || {
-        let store = store.clone();
-        let nats = nats.clone();
+fn readiness(store: StoreSlot, nats: &NatsHandle) -> ReadinessCheck {
+    let database: ReadinessCheck = Arc::new(move || {
+        let store = store.get().cloned();
         Box::pin(async move {
-            store.ping().await.map_err(|e| format!("database: {e}"))?;
-            let Some((client, js)) = nats.get().cloned() else {
-                return Err("not connected to NATS yet".to_string());
-            };
-            shared::nats::streams_reachable(&client, &js).await
+            match store {
+                Some(store) => store.ping().await.map_err(|e| e.to_string()),
+                None => Err("not open yet".to_string()),
+            }
         })
+    });
+    shared::ops::readiness(vec![("database", database), ("nats", nats.readiness())])
+}
+
+/// The sink's HTTP app from its first second: the operations routes answer at once, and the
+/// API (`api`, set once the database is open) answers 503 until then.
+fn http_app(api: Arc<OnceLock<Router>>, registry: Arc<Registry>, ready: ReadinessCheck) -> Router {
+    shared::ops::router(registry, ready).fallback(move |request: Request| {
+        let api = api.get().cloned();
+        async move {
+            match api {
+                Some(app) => match app.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+                None => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "5")],
+                    axum::Json(serde_json::json!({
+                        "error": "the database is not open yet; try again shortly"
+                    })),
+                )
+                    .into_response(),
+            }
+        }
     })
 }
 
@@ -84,23 +114,18 @@ pub async fn run(
     args: &SinkArgs,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    tracing::info!(database = %redact_url(&args.database_url), "opening the database");
-    let Some(store) = AnyStore::open_with_retry(&args.database_url, &shutdown).await? else {
-        return Ok(());
-    };
-    tracing::info!(kind = store.kind(), "database ready (migrations applied)");
-
     let mut registry = Registry::default();
     let stage_metrics = StageMetrics::register(&mut registry, "sink");
     let sink_metrics = SinkMetrics::register(&mut registry);
     let registry = Arc::new(registry);
-    let nats: NatsSlot = Arc::new(OnceLock::new());
-    let ready = readiness(store.clone(), nats.clone());
+    let nats = NatsHandle::new();
+    let store_slot: StoreSlot = Arc::new(OnceLock::new());
+    let ready = readiness(store_slot.clone(), &nats);
 
-    // HTTP first, so health checks answer while NATS is awaited.
+    // HTTP first, so health checks answer while the database and NATS are awaited.
+    let api = Arc::new(OnceLock::new());
     let app = crate::limits::harden(
-        crate::api::app(store.clone(), registry.clone(), ready.clone())
-            .merge(crate::web::routes(store.clone(), shutdown.clone())),
+        http_app(api.clone(), registry.clone(), ready.clone()),
         &args.limits,
     )
     .map_err(anyhow::Error::msg)?;
@@ -114,11 +139,30 @@ pub async fn run(
         }
         served
     });
-    let ops = common.metrics_listen.map(|addr| {
-        let router = shared::ops::router(registry.clone(), ready.clone());
-        let token = shutdown.clone();
-        tokio::spawn(async move { shared::ops::serve(addr, router, token).await })
-    });
+
+    let ops = shared::ops::spawn(
+        common.metrics_listen,
+        registry.clone(),
+        ready.clone(),
+        shutdown.clone(),
+    );
+
+    tracing::info!(database = %redact_url(&args.database_url), "opening the database");
+    let store = match AnyStore::open_with_retry(&args.database_url, &shutdown).await {
+        Ok(Some(store)) => store,
+        Ok(None) => return finish_http(http).await,
+        Err(err) => {
+            shutdown.cancel();
+            let _ = http.await;
+            return Err(err.into());
+        }
+    };
+    tracing::info!(kind = store.kind(), "database ready (migrations applied)");
+    let _ = store_slot.set(store.clone());
+    let _ = api.set(
+        crate::api::app(store.clone(), registry.clone(), ready.clone())
+            .merge(crate::web::routes(store.clone(), shutdown.clone())),
+    );
 
     let consumed = consume(
         common,
@@ -131,16 +175,13 @@ pub async fn run(
     .await;
     // The consumer has returned (shutdown, or a fatal NATS error): stop HTTP too.
     shutdown.cancel();
-    let served = match http.await {
-        Ok(result) => result,
-        Err(join) => Err(anyhow::anyhow!("HTTP server task failed: {join}")),
-    };
+    let served = finish_http(http).await;
     if let Some(ops) = ops
-        && let Ok(Err(err)) = ops.await
+        && let Err(err) = ops.await
     {
-        tracing::warn!(error = %err, "metrics server ended with an error");
+        tracing::warn!(error = %err, "metrics server task failed");
     }
-    if let Some((client, _)) = nats.get()
+    if let Some(client) = nats.get()
         && let Err(err) = client.drain().await
     {
         tracing::warn!(error = %err, "NATS drain failed");
@@ -150,21 +191,30 @@ pub async fn run(
     consumed.and(served)
 }
 
+/// Waits for the HTTP task after shutdown, with its result.
+async fn finish_http(http: tokio::task::JoinHandle<anyhow::Result<()>>) -> anyhow::Result<()> {
+    match http.await {
+        Ok(result) => result,
+        Err(join) => Err(anyhow::anyhow!("HTTP server task failed: {join}")),
+    }
+}
+
 async fn consume(
     common: &CommonArgs,
     store: &AnyStore,
     stage_metrics: StageMetrics,
     sink_metrics: SinkMetrics,
-    nats: &NatsSlot,
+    nats: &NatsHandle,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let client = match shared::nats::connect(&common.nats_url, "sink", shutdown).await {
-        Ok(client) => client,
-        Err(shared::nats::NatsError::Cancelled) => return Ok(()),
-        Err(err) => return Err(err.into()),
-    };
+    let client =
+        match shared::nats::connect(&common.nats_url, &common.nats_auth, "sink", shutdown).await {
+            Ok(client) => client,
+            Err(shared::nats::NatsError::Cancelled) => return Ok(()),
+            Err(err) => return Err(err.into()),
+        };
     let js = jetstream::new(client.clone());
-    let _ = nats.set((client, js.clone()));
+    nats.set(client);
     let prepared = async {
         shared::nats::ensure_streams(&js, common.stream_replicas, shutdown).await?;
         shared::nats::ensure_consumer(&js, &subjects::SINK, shutdown).await

@@ -12,10 +12,10 @@ mod api;
 mod consumer;
 #[path = "sink/events.rs"]
 mod events;
-#[path = "sink/plans.rs"]
-mod plans;
 #[path = "sink/exports.rs"]
 mod exports;
+#[path = "sink/plans.rs"]
+mod plans;
 #[path = "sink/store.rs"]
 mod store;
 #[path = "sink/support.rs"]

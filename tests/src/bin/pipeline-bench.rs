@@ -103,8 +103,18 @@ struct Proc {
     _dir: TempDir,
 }
 
+/// The NATS identity of the service binary `name`.
+fn identity_of(name: &str) -> testkit::Identity {
+    match name {
+        "fetcher" => testkit::Identity::Fetcher,
+        "parser" => testkit::Identity::Parser,
+        "sink" => testkit::Identity::Sink,
+        _ => testkit::Identity::Subscriber,
+    }
+}
+
 impl Proc {
-    fn spawn(bin_dir: &Path, name: &str, args: &[String], nats_url: &str) -> Result<Proc> {
+    fn spawn(bin_dir: &Path, name: &str, args: &[String], nats: &NatsServer) -> Result<Proc> {
         let bin = bin_dir.join(name);
         if !bin.is_file() {
             bail!(
@@ -119,7 +129,8 @@ impl Proc {
         let err = out.try_clone().context("cannot share the log file")?;
         let child = Command::new(&bin)
             .args(args)
-            .env("NATS_URL", nats_url)
+            .env("NATS_URL", nats.url())
+            .envs(nats.env(identity_of(name)))
             .env("LOG_FORMAT", "text")
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "warn")
@@ -592,7 +603,7 @@ async fn drain(
 ) -> Result<Drain> {
     let nats = NatsServer::start();
     let db = TempDb::create(&args.database_url)?;
-    let result = drain_inner(args, bin_dir, &nats.url(), base_url, &db, from, to).await;
+    let result = drain_inner(args, bin_dir, &nats, base_url, &db, from, to).await;
     db.drop_now();
     drop(nats);
     result
@@ -601,7 +612,7 @@ async fn drain(
 async fn drain_inner(
     args: &Args,
     bin_dir: &Path,
-    nats_url: &str,
+    nats: &NatsServer,
     base_url: &str,
     db: &TempDb,
     from: NaiveDate,
@@ -632,7 +643,7 @@ async fn drain_inner(
             s("--to"),
             to.to_string(),
         ],
-        nats_url,
+        nats,
     )?;
     let fetcher_pid = backfill.pid();
     watch.set_pid(0, fetcher_pid);
@@ -647,12 +658,7 @@ async fn drain_inner(
 
     let api_addr = format!("127.0.0.1:{}", free_port());
     let drain_started = Instant::now();
-    let parser = Proc::spawn(
-        bin_dir,
-        "parser",
-        &[s("--metrics-listen"), metrics()],
-        nats_url,
-    )?;
+    let parser = Proc::spawn(bin_dir, "parser", &[s("--metrics-listen"), metrics()], nats)?;
     let mut sink = Proc::spawn(
         bin_dir,
         "sink",
@@ -664,7 +670,7 @@ async fn drain_inner(
             s("--metrics-listen"),
             metrics(),
         ],
-        nats_url,
+        nats,
     )?;
     watch.set_pid(1, parser.pid());
     watch.set_pid(2, sink.pid());
@@ -822,7 +828,6 @@ async fn run(args: &Args) -> Result<String> {
     );
 
     let nats = NatsServer::start();
-    let nats_url = nats.url();
     let site = FixtureSite::start_corpus(corpus).await;
     let base_url = site.base_url();
     let db = TempDb::create(&args.database_url)?;
@@ -830,7 +835,7 @@ async fn run(args: &Args) -> Result<String> {
     let result = measure(
         args,
         &bin_dir,
-        &nats_url,
+        &nats,
         &site,
         &base_url,
         &db,
@@ -854,7 +859,7 @@ async fn run(args: &Args) -> Result<String> {
 async fn measure(
     args: &Args,
     bin_dir: &Path,
-    nats_url: &str,
+    nats: &NatsServer,
     site: &FixtureSite,
     base_url: &str,
     db: &TempDb,
@@ -870,12 +875,7 @@ async fn measure(
     let api_addr = format!("127.0.0.1:{}", free_port());
     let api = format!("http://{api_addr}");
 
-    let mut parser = Proc::spawn(
-        bin_dir,
-        "parser",
-        &[s("--metrics-listen"), metrics()],
-        nats_url,
-    )?;
+    let mut parser = Proc::spawn(bin_dir, "parser", &[s("--metrics-listen"), metrics()], nats)?;
     let mut sink = Proc::spawn(
         bin_dir,
         "sink",
@@ -887,7 +887,7 @@ async fn measure(
             s("--metrics-listen"),
             metrics(),
         ],
-        nats_url,
+        nats,
     )?;
     wait_ready(&format!("{api}/readyz"), &mut sink).await?;
 
@@ -924,7 +924,7 @@ async fn measure(
             s("--to"),
             to.to_string(),
         ]),
-        nats_url,
+        nats,
     )?;
     let backfill_pid = backfill.pid();
     watch.set_pid(0, backfill_pid);
@@ -932,7 +932,7 @@ async fn measure(
     backfill.wait_success(timeout).await?;
     let backfill_secs = started.elapsed().as_secs_f64();
     eprintln!("pipeline-bench: backfill fetched in {backfill_secs:.1} s");
-    let mut once = Proc::spawn(bin_dir, "fetcher", &fetch_args(&[s("--once")]), nats_url)?;
+    let mut once = Proc::spawn(bin_dir, "fetcher", &fetch_args(&[s("--once")]), nats)?;
     watch.set_pid(0, once.pid());
     once.wait_success(Duration::from_secs(300)).await?;
     watch.set_pid(0, 0);
@@ -1034,7 +1034,7 @@ async fn measure(
         bin_dir,
         "fetcher",
         &fetch_args(&[s("--poll-interval"), s("1s")]),
-        nats_url,
+        nats,
     )?;
     let polls = args.polls;
     let feed_count = |reqs: &[LoggedRequest]| {
@@ -1079,7 +1079,7 @@ async fn measure(
         bin_dir,
         "fetcher",
         &fetch_args(&[s("--poll-interval"), format!("{interval}s")]),
-        nats_url,
+        nats,
     )?;
     site.clear_requests();
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -51,9 +51,7 @@ fn fixture(doc_id: &str, lang: Lang) -> FixturePage {
 }
 
 async fn setup(nats: &testkit::NatsServer) -> jetstream::Context {
-    let client = async_nats::connect(nats.url())
-        .await
-        .expect("connect to test nats-server");
+    let client = testkit::connect_nats(&nats.operator_url()).await;
     let js = jetstream::new(client);
     ensure_streams(&js, 1, &CancellationToken::new())
         .await
@@ -79,6 +77,7 @@ fn start_service(
 ) -> (CancellationToken, JoinHandle<anyhow::Result<()>>) {
     let common = CommonArgs {
         nats_url: nats.url(),
+        nats_auth: nats.auth_args(testkit::Identity::Parser),
         log_format: LogFormat::Text,
         metrics_listen: None,
         stream_replicas: 1,
@@ -137,7 +136,7 @@ async fn record_on(js: &jetstream::Context, subject: &str, id: &str) -> SpeechRe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_and_oversize_pages_are_dead_lettered_listed_and_replayed() {
     let nats = testkit::NatsServer::start();
-    let url = nats.url();
+    let url = nats.operator_url();
     let js = setup(&nats).await;
 
     // A stricter parser: pages over 1000 bytes are refused at once.
@@ -332,7 +331,7 @@ async fn a_record_over_the_max_payload_is_rejected_at_once() {
     publish_raw(&js, Lang::Ru, "huge-record", payload).await;
 
     let letters = wait_for("the oversize record's dead letter", || async {
-        let letters = letters_json(&nats.url(), "parser").await;
+        let letters = letters_json(&nats.operator_url(), "parser").await;
         (!letters.is_empty()).then_some(letters)
     })
     .await;
@@ -349,7 +348,7 @@ async fn a_record_over_the_max_payload_is_rejected_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reparse_publishes_only_changed_records() {
     let nats = testkit::NatsServer::start();
-    let url = nats.url();
+    let url = nats.url_as(testkit::Identity::Parser);
     let js = setup(&nats).await;
     for doc in ["1950001", "1950002", "1950003"] {
         let raw = raw_page(&fixture(doc, Lang::En));

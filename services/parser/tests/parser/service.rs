@@ -80,6 +80,7 @@ async fn raw_pages_become_records_and_junk_becomes_dead_letters() {
         .expect("addr");
     let common = CommonArgs {
         nats_url: nats.url(),
+        nats_auth: nats.auth_args(testkit::Identity::Parser),
         log_format: LogFormat::Text,
         metrics_listen: Some(metrics_addr),
         stream_replicas: 1,
@@ -91,9 +92,7 @@ async fn raw_pages_become_records_and_junk_becomes_dead_letters() {
         async move { parser::service::run(&common, extractor, shutdown).await }
     });
 
-    let client = async_nats::connect(nats.url())
-        .await
-        .expect("connect to test nats-server");
+    let client = testkit::connect_nats(&nats.operator_url()).await;
     let js = jetstream::new(client);
     ensure_streams(&js, 1, &CancellationToken::new())
         .await

@@ -614,6 +614,7 @@ mod tests {
                     },
                     text: format!("t{i}"),
                     interpreted: i == 1,
+                    outlet: None,
                 })
                 .collect(),
             tags: vec![],

@@ -210,6 +210,7 @@ mod tests {
                     speaker: s.to_string(),
                     text: format!("{s} <&>"),
                     interpreted: false,
+                    outlet: None,
                 })
                 .collect(),
             tags: vec![],

@@ -362,11 +362,13 @@ mod tests {
                     speaker: "Question".into(),
                     text: "Why?".into(),
                     interpreted: false,
+                    outlet: None,
                 },
                 Turn {
                     speaker: "Maria Zakharova".into(),
                     text: "Because.\n\nSecond & last.".into(),
                     interpreted: true,
+                    outlet: None,
                 },
             ],
             tags: vec!["A&B".into()],

@@ -429,27 +429,7 @@ impl Store for AnyStore {
     }
 }
 
-/// `url` with any password replaced by `***`, for logs and errors.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..at];
-            match userinfo.split_once(':') {
-                Some((user, _password)) => {
-                    format!("{}{user}:***{}", &url[..scheme_end + 3], &rest[at..])
-                }
-                None => url.to_string(),
-            }
-        }
-        None => url.to_string(),
-    }
-}
+pub use shared::config::redact_url;
 
 // ---------------------------------------------------------------------------------------
 // Pure helpers shared by both stores.

@@ -49,6 +49,7 @@ async fn stores_each_record_once_and_dead_letters_junk() {
     let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let common = CommonArgs {
         nats_url: nats.url(),
+        nats_auth: nats.auth_args(testkit::Identity::Sink),
         log_format: LogFormat::Text,
         metrics_listen: None,
         stream_replicas: 1,
@@ -64,9 +65,7 @@ async fn stores_each_record_once_and_dead_letters_junk() {
         async move { sink::app::run(&common, &args, shutdown).await }
     });
 
-    let client = async_nats::connect(nats.url())
-        .await
-        .expect("connect to NATS");
+    let client = testkit::connect_nats(&nats.operator_url()).await;
     let js = jetstream::new(client);
     shared::nats::ensure_streams(&js, 1, &CancellationToken::new())
         .await
@@ -238,6 +237,7 @@ async fn database_outage_delays_but_loses_nothing() {
     let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let common = CommonArgs {
         nats_url: nats.url(),
+        nats_auth: nats.auth_args(testkit::Identity::Sink),
         log_format: LogFormat::Text,
         metrics_listen: None,
         stream_replicas: 1,
@@ -252,9 +252,7 @@ async fn database_outage_delays_but_loses_nothing() {
         let shutdown = shutdown.clone();
         async move { sink::app::run(&common, &args, shutdown).await }
     });
-    let client = async_nats::connect(nats.url())
-        .await
-        .expect("connect to NATS");
+    let client = testkit::connect_nats(&nats.operator_url()).await;
     let js = jetstream::new(client);
     shared::nats::ensure_streams(&js, 1, &CancellationToken::new())
         .await
