@@ -311,3 +311,52 @@ async fn a_record_published_by_a_party_without_rights_never_reaches_the_store() 
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_over_tls_verifies_the_server_and_a_wrong_ca_is_a_clear_error() {
+    let ca = std::sync::Arc::new(testkit::TestCa::new("nats"));
+    let nats = NatsServer::start_tls(ca.clone());
+    assert!(nats.url().starts_with("tls://"), "{}", nats.url());
+    // The right CA: connected, and JetStream answers through TLS.
+    let client = nats.client(Identity::Sink).await;
+    let js = async_nats::jetstream::new(client);
+    shared::nats::ensure_streams(&js, 1, &CancellationToken::new())
+        .await
+        .expect("JetStream over TLS");
+
+    // Another CA: refused at once with what to check, never retried in plaintext.
+    let other = testkit::TestCa::new("other");
+    let mut wrong = nats.auth_args(Identity::Sink);
+    wrong.nats_tls_ca = Some(other.ca_pem().to_path_buf());
+    for url in [nats.url(), nats.url().replace("tls://", "nats://")] {
+        let refused = tokio::time::timeout(
+            Duration::from_secs(20),
+            shared::nats::connect(&url, &wrong, "sink", &CancellationToken::new()),
+        )
+        .await
+        .expect("a wrong CA fails at once, not after endless retries")
+        .expect_err("a server certificate from another CA must be refused");
+        let text = refused.to_string();
+        assert!(
+            text.contains("TLS") && text.contains("--nats-tls-ca"),
+            "{text}"
+        );
+    }
+    // No CA given on a nats:// URL: the server demands TLS and the system roots do not know
+    // the test CA, so the client fails rather than talk in plaintext.
+    let mut none = nats.auth_args(Identity::Sink);
+    none.nats_tls_ca = None;
+    let refused = tokio::time::timeout(
+        Duration::from_secs(20),
+        shared::nats::connect(
+            &nats.url().replace("tls://", "nats://"),
+            &none,
+            "sink",
+            &CancellationToken::new(),
+        ),
+    )
+    .await
+    .expect("fails at once")
+    .expect_err("no plaintext fallback");
+    assert!(refused.to_string().contains("TLS"), "{refused}");
+}

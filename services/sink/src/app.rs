@@ -1,6 +1,7 @@
 //! Command line and the running service: database, HTTP API, NATS consumer, shutdown.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
@@ -55,6 +56,9 @@ pub struct SinkArgs {
     /// The database: sqlite://PATH (created on first run) or postgres://USER@HOST:PORT/DB.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
+    /// File holding the database URL (it carries the password): wins over --database-url.
+    #[arg(long, env = "DATABASE_URL_FILE", value_name = "FILE", global = true)]
+    pub database_url_file: Option<PathBuf>,
     /// Address of the HTTP API (and /healthz, /readyz, /metrics).
     #[arg(
         long,
@@ -147,8 +151,19 @@ pub async fn run(
         shutdown.clone(),
     );
 
-    tracing::info!(database = %redact_url(&args.database_url), "opening the database");
-    let store = match AnyStore::open_with_retry(&args.database_url, &shutdown).await {
+    let database_url = match &args.database_url_file {
+        Some(path) => match shared::config::read_secret_file("--database-url-file", path) {
+            Ok(url) => url,
+            Err(err) => {
+                shutdown.cancel();
+                let _ = http.await;
+                return Err(anyhow::anyhow!(err));
+            }
+        },
+        None => args.database_url.clone(),
+    };
+    tracing::info!(database = %redact_url(&database_url), "opening the database");
+    let store = match AnyStore::open_with_retry(&database_url, &shutdown).await {
         Ok(Some(store)) => store,
         Ok(None) => return finish_http(http).await,
         Err(err) => {

@@ -233,6 +233,8 @@ pub struct Deployment {
     pub nats: Vec<Arc<Mutex<NatsServer>>>,
     /// `NATS_URL` of the cluster.
     pub nats_url: String,
+    /// The cluster's URL with the `operator` identity in it, for the checker.
+    pub operator_url: String,
     /// One fixture site per source.
     pub sites: Vec<SourceSite>,
     /// The database (reached by the sinks through `proxy`).
@@ -285,13 +287,23 @@ impl Deployment {
     pub async fn start(sites: Vec<SourceSite>, log_dir: &std::path::Path) -> Deployment {
         let nats = NatsServer::start_cluster(3);
         let nats_url = cluster_url(&nats);
-        let nats: Vec<_> = nats.into_iter().map(|n| Arc::new(Mutex::new(n))).collect();
+        let operator_url = crate::cluster_operator_url(&nats);
+        // Every service runs with its own least-privilege identity.
+        let identity = |base: &Vec<(String, String)>, who: crate::Identity| {
+            let mut env = base.clone();
+            env.extend(nats[0].env(who));
+            env
+        };
         let database = TempDatabase::create("soak");
         let proxy = Arc::new(TcpProxy::start(database.server()).await);
         let env = vec![
             ("NATS_URL".to_string(), nats_url.clone()),
             ("STREAM_REPLICAS".to_string(), "3".to_string()),
         ];
+        let parser_env = identity(&env, crate::Identity::Parser);
+        let sink_env = identity(&env, crate::Identity::Sink);
+        let fetcher_env = identity(&env, crate::Identity::Fetcher);
+        let nats: Vec<_> = nats.into_iter().map(|n| Arc::new(Mutex::new(n))).collect();
         let ops = || format!("127.0.0.1:{}", free_port());
         let mut slots = Vec::new();
         for i in 1..=2 {
@@ -300,7 +312,7 @@ impl Deployment {
                 format!("parser-{i}"),
                 Role::Parser,
                 args,
-                env.clone(),
+                parser_env.clone(),
                 log_dir,
             ));
             let args = vec![
@@ -315,7 +327,7 @@ impl Deployment {
                 format!("sink-{i}"),
                 Role::Sink,
                 args,
-                env.clone(),
+                sink_env.clone(),
                 log_dir,
             ));
         }
@@ -329,7 +341,7 @@ impl Deployment {
                     name,
                     Role::Fetcher(s),
                     args,
-                    env.clone(),
+                    fetcher_env.clone(),
                     log_dir,
                 ));
             }
@@ -340,6 +352,7 @@ impl Deployment {
         Deployment {
             nats,
             nats_url,
+            operator_url,
             sites,
             database,
             proxy,

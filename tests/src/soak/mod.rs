@@ -94,7 +94,7 @@ pub async fn run(options: &Options) -> anyhow::Result<bool> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let js = observe::jetstream(&deployment.nats_url)
+    let js = observe::jetstream(&deployment.operator_url)
         .await
         .map_err(anyhow::Error::msg)?;
 

@@ -45,19 +45,22 @@ pub async fn observe(
 
 /// A JetStream context on the cluster.
 pub async fn jetstream(nats_url: &str) -> Result<async_nats::jetstream::Context, String> {
-    let servers = nats_url
-        .split(',')
-        .map(|s| {
-            s.parse::<async_nats::ServerAddr>()
-                .map_err(|e| format!("{s}: {e}"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let client = async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
-        .connect(servers)
-        .await
-        .map_err(|e| format!("cannot connect to NATS at {nats_url}: {e}"))?;
-    Ok(async_nats::jetstream::new(client))
+    let give_up = tokio_util::sync::CancellationToken::new();
+    let timer = give_up.clone();
+    let guard = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        timer.cancel();
+    });
+    let client = shared::nats::connect(
+        nats_url,
+        &shared::config::NatsAuthArgs::default(),
+        "operator",
+        &give_up,
+    )
+    .await
+    .map_err(|e| format!("cannot connect to NATS: {e}"));
+    guard.abort();
+    Ok(async_nats::jetstream::new(client?))
 }
 
 /// Every dead letter, with the record id of the page it holds.

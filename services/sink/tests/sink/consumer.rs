@@ -55,6 +55,7 @@ async fn stores_each_record_once_and_dead_letters_junk() {
         stream_replicas: 1,
     };
     let args = SinkArgs {
+        database_url_file: None,
         database_url: format!("sqlite://{}", dir.path().join("data/speeches.db").display()),
         listen,
         limits: Default::default(),
@@ -243,6 +244,7 @@ async fn database_outage_delays_but_loses_nothing() {
         stream_replicas: 1,
     };
     let args = SinkArgs {
+        database_url_file: None,
         database_url: via_port(&db.url, proxy.port),
         listen,
         limits: Default::default(),
