@@ -19,6 +19,9 @@ use crate::page::{PageParts, PageRules, extract_parts};
 use crate::title::TitleGrammar;
 use crate::turns::{LabelRules, split_turns};
 
+/// A page without the known body that shows this many listing items is a section index.
+pub const MIN_LISTING_ITEMS: usize = 3;
+
 /// The version written into every record.
 pub const PARSER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -285,12 +288,23 @@ fn published_at(
     let listed = listing
         .and_then(|l| l.published_at)
         .map(|t| dates.to_local(t));
-    if let Some((date, time)) = parts
-        .date_text
-        .as_deref()
-        .and_then(|t| dates.parse_date_line(t))
-    {
-        let time = time.or_else(|| parts.time_text.as_deref().and_then(|t| dates.parse_time(t)));
+    // The known date element, else the first short text outside chrome that is a date line
+    // (with the time in it or in the next short text).
+    let line = match parts.date_text.as_deref() {
+        Some(text) => dates
+            .parse_date_line(text)
+            .map(|(d, t)| (d, t, parts.time_text.as_deref())),
+        None => parts
+            .date_candidates
+            .iter()
+            .enumerate()
+            .find_map(|(i, text)| {
+                let (d, t) = dates.parse_date_line(text)?;
+                Some((d, t, parts.date_candidates.get(i + 1).map(String::as_str)))
+            }),
+    };
+    if let Some((date, time, time_text)) = line {
+        let time = time.or_else(|| time_text.and_then(|t| dates.parse_time(t)));
         let time = match (time, listed) {
             (Some(t), _) => t,
             (None, Some(l)) if l.date_naive() == date => l.time(),
@@ -321,7 +335,12 @@ fn pick_source<'e>(
         .into_iter()
         .flatten()
         .find_map(|u| ctx.source_for_url(u));
+    // The page's own links decide only when nothing says where the page came from.
+    let offline = input.url.is_none() && input.fetch_url.is_none();
     let by_page = || {
+        if !offline {
+            return None;
+        }
         let links = scraper::Selector::parse(
             "link[rel~=canonical][href], meta[property=\"og:url\"][content]",
         )
@@ -336,6 +355,66 @@ fn pick_source<'e>(
         .or_else(|| ctx.sources.first())
         .ok_or_else(|| ExtractError::UnknownSource {
             name: String::new(),
+        })
+}
+
+/// The record's URL, document id and language (issue 13.4). An explicit URL is used as is.
+/// Otherwise the URL the page was fetched from (the raw page's) decides the document and the
+/// language; the page's canonical link or `og:url` only chooses the record's `url` when it
+/// names the same document on one of the source's own hosts (a link to another document or
+/// host changes nothing and is logged). Without either URL (an offline parse of a file), the
+/// canonical link, else `og:url`, is the page's URL.
+fn record_identity(
+    input: &PageInput<'_>,
+    source: &Source,
+    parts: &PageParts,
+) -> Result<(Url, String, Option<Lang>), ExtractError> {
+    let profile = &source.profile;
+    fn non_empty(u: Option<&str>) -> Option<&str> {
+        u.map(str::trim).filter(|u| !u.is_empty())
+    }
+    if let Some(explicit) = non_empty(input.url) {
+        return source.parse_statement_url(explicit);
+    }
+    let links: Vec<&str> = [parts.canonical.as_deref(), parts.og_url.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect();
+    if let Some(fetched) = non_empty(input.fetch_url) {
+        let (fetch_url, doc_id, lang) = source.parse_statement_url(fetched)?;
+        let own = links.iter().find_map(|link| {
+            let same = source
+                .parse_statement_url(link)
+                .ok()
+                .filter(|(u, id, l)| {
+                    *id == doc_id
+                        && u.host_str().is_some_and(|h| profile.declares_host(h))
+                        && (l.is_none() || lang.is_none() || *l == lang)
+                });
+            if same.is_none() {
+                tracing::warn!(
+                    link = *link,
+                    fetched = fetched,
+                    "the page links another document or host as its own URL; ignored (the fetched URL decides)"
+                );
+            }
+            same
+        });
+        let url = own.map_or(fetch_url, |(u, _, _)| u);
+        return Ok((url, doc_id, lang));
+    }
+    let first = *links.first().ok_or_else(|| ExtractError::NoUrl {
+        example: profile.example_url.clone(),
+    })?;
+    links
+        .iter()
+        .find_map(|u| source.parse_statement_url(u).ok())
+        .ok_or_else(|| ExtractError::NotStatementUrl {
+            url: first.to_string(),
+            site: profile.name.clone(),
+            example: profile.example_url.clone(),
         })
 }
 
@@ -364,34 +443,7 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
         });
     }
 
-    // URL: an explicit override, else the page's canonical link, else og:url, else the URL
-    // it was fetched from; the first that is a statement URL (document id) wins.
-    let candidates: Vec<&str> = [
-        input.url,
-        parts.canonical.as_deref(),
-        parts.og_url.as_deref(),
-        input.fetch_url,
-    ]
-    .into_iter()
-    .flatten()
-    .map(str::trim)
-    .filter(|u| !u.is_empty())
-    .collect();
-    let first = *candidates.first().ok_or_else(|| ExtractError::NoUrl {
-        example: profile.example_url.clone(),
-    })?;
-    let (url, doc_id, url_lang) = match input.url.filter(|u| !u.trim().is_empty()) {
-        // An explicit URL is never second-guessed.
-        Some(explicit) => source.parse_statement_url(explicit)?,
-        None => candidates
-            .iter()
-            .find_map(|u| source.parse_statement_url(u).ok())
-            .ok_or_else(|| ExtractError::NotStatementUrl {
-                url: first.to_string(),
-                site: profile.name.clone(),
-                example: profile.example_url.clone(),
-            })?,
-    };
+    let (url, doc_id, url_lang) = record_identity(input, source, &parts)?;
     let lang = url_lang
         .or(input.lang)
         .or_else(|| parts.html_lang.as_deref().and_then(lang_of_tag))
@@ -428,6 +480,35 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
             source.page.title_css()
         ),
     })?;
+    let title_key = title
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    if profile.parse.system_titles.contains(&title_key) {
+        return Err(ExtractError::NotAStatement {
+            reason: format!("the page is the site's system page {title:?}, not a statement"),
+        });
+    }
+    if !parts.known_body && parts.listing_items >= MIN_LISTING_ITEMS {
+        return Err(ExtractError::NotAStatement {
+            reason: format!(
+                "the page is a section index ({} listing items, no statement body)",
+                parts.listing_items
+            ),
+        });
+    }
+    let text_chars: usize = parts.paragraphs.iter().map(|p| p.chars().count()).sum();
+    if !parts.known_body
+        && !parts.paragraphs.is_empty()
+        && text_chars < profile.parse.fallback_min_chars
+    {
+        return Err(ExtractError::NotAStatement {
+            reason: format!(
+                "the page has no {} and the generic extractor found only {text_chars} characters of text (a statement needs {})",
+                source.page.body_css(),
+                profile.parse.fallback_min_chars
+            ),
+        });
+    }
     if parts.paragraphs.is_empty() {
         let body = source.page.body_css();
         let reason = if parts.known_container {
@@ -485,7 +566,11 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
         let Some(other) = other else {
             continue;
         };
-        if other == lang || translations.contains_key(&other) {
+        // Only the source's own hosts (or the host the page came from) are translations.
+        let own_host = absolute
+            .host_str()
+            .is_some_and(|h| profile.declares_host(h) || url.host_str() == Some(h));
+        if other == lang || translations.contains_key(&other) || !own_host {
             continue;
         }
         translations.insert(other, absolute.to_string());
@@ -664,19 +749,116 @@ mod tests {
         ));
     }
 
+    fn fetched_as(html: &str, fetch_url: &str) -> Result<SpeechRecord, ExtractError> {
+        let ctx = Extractor::builtin().unwrap();
+        extract(
+            &PageInput {
+                bytes: html.as_bytes(),
+                source: Some("mid.ru"),
+                url: None,
+                fetch_url: Some(fetch_url),
+                content_type: None,
+                fetched_at: fetched(),
+                listing: None,
+                lang: Some(Lang::Ru),
+            },
+            &ctx,
+        )
+    }
+
+    #[test]
+    fn identity_comes_from_the_fetched_url() {
+        // The page names another document (and another host) as its canonical URL: the
+        // record is still the fetched document, and alternates off the site are dropped.
+        let hostile = PAGE
+            .replace(
+                "https://mid.ru/ru/foreign_policy/news/1799937/\">\n      <link rel=\"alternate\" hreflang=\"en\"",
+                "https://mid.ru/ru/foreign_policy/news/1000001/\">\n      <link rel=\"alternate\" hreflang=\"en\"",
+            )
+            .replace("/en/foreign_policy/news/1799937/", "https://evil.example/en/foreign_policy/news/1799937/");
+        assert!(hostile.contains("news/1000001/"));
+        let r = fetched_as(
+            &hostile,
+            "https://www.mid.ru/ru/press_service/minister_speeches/1799937/",
+        )
+        .unwrap();
+        assert_eq!(r.id, "mid.ru:1799937:ru");
+        assert_eq!(r.doc_id, "1799937");
+        assert_eq!(
+            r.url,
+            "https://www.mid.ru/ru/press_service/minister_speeches/1799937/"
+        );
+        assert!(r.translations.is_empty(), "{:?}", r.translations);
+        // A canonical link to the same document on the site is the record's URL.
+        let r = fetched_as(
+            PAGE,
+            "https://www.mid.ru/ru/press_service/minister_speeches/1799937/",
+        )
+        .unwrap();
+        assert_eq!(r.url, "https://mid.ru/ru/foreign_policy/news/1799937/");
+        // Another language of the same document: the fetched language stands.
+        let other_lang = PAGE.replace("https://mid.ru/ru/foreign_policy/news/1799937/\">\n      <link rel=\"alternate\" hreflang=\"en\"", "https://mid.ru/en/foreign_policy/news/1799937/\">\n      <link rel=\"alternate\" hreflang=\"en\"");
+        let r = fetched_as(
+            &other_lang,
+            "https://mid.ru/ru/foreign_policy/news/1799937/",
+        )
+        .unwrap();
+        assert_eq!(
+            (r.lang, r.url.as_str()),
+            (Lang::Ru, "https://mid.ru/ru/foreign_policy/news/1799937/")
+        );
+    }
+
+    #[test]
+    fn system_pages_and_section_indexes_are_not_statements() {
+        let not_found = r#"<html lang="ru"><head><title>Страница не найдена - Министерство иностранных дел Российской Федерации</title></head>
+          <body><main><h1>Страница не найдена</h1><p>Запрошенная страница не существует или была удалена. Проверьте правильность адреса или воспользуйтесь поиском по сайту, картой сайта или разделом новостей Министерства иностранных дел Российской Федерации, где собраны все материалы за последние годы.</p><p>Если вы считаете, что это ошибка, напишите нам через форму обратной связи, указав адрес страницы, на которой вы оказались, и время обращения.</p></main></body></html>"#;
+        let err =
+            fetched_as(not_found, "https://mid.ru/ru/foreign_policy/news/1999999/").unwrap_err();
+        assert!(err.to_string().contains("system page"), "{err}");
+        let item = |n: u32| {
+            format!(
+                r#"<li class="announce__item"><span class="announce__date">0{n}.03.2024</span><a class="announce__link" href="/ru/foreign_policy/news/19{n}0000/">О визите номер {n} заместителя Министра иностранных дел Российской Федерации в ряд стран региона</a><p>Краткое описание материала номер {n}, которое выводится в ленте раздела под заголовком.</p></li>"#
+            )
+        };
+        let index = format!(
+            r#"<html lang="ru"><head><title>Новости</title></head><body><h1>Новости</h1><ul class="announce announce_articles">{}</ul></body></html>"#,
+            (1..=5).map(item).collect::<String>()
+        );
+        let err = fetched_as(&index, "https://mid.ru/ru/foreign_policy/news/1999999/").unwrap_err();
+        assert!(
+            err.to_string().contains("section index (5 listing items"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn fallback_record() {
         let page = r#"<html lang="en"><head><title>Statement by Sergey Lavrov - Министерство иностранных дел Российской Федерации</title></head>
           <body><nav><p>Menu text, plenty of words in the navigation menu here.</p></nav>
           <main><h1>Foreign Minister Sergey Lavrov’s statement, Moscow, March 3, 2022</h1>
-          <time datetime="2022-03-03T12:00">3 March</time><p>One.</p><p>Two.</p></main></body></html>"#;
+          <time datetime="2022-03-03T12:00">3 March</time><p>One. The minister spoke about the situation in the region and the steps the parties agreed on during the talks held earlier in the week.</p><p>Two. He underlined that the dialogue would continue at the level of experts and that the next round of consultations is planned for the spring, in Moscow or in Geneva.</p></main></body></html>"#;
         let r = run(page, Some("https://mid.ru/en/foreign_policy/news/1802000/")).unwrap();
         assert_eq!(r.quality, Quality::Fallback);
         assert_eq!(
             r.title,
             "Foreign Minister Sergey Lavrov’s statement, Moscow, March 3, 2022"
         );
-        assert_eq!(r.paragraphs, vec!["One.", "Two."]);
+        assert_eq!(r.paragraphs.len(), 2);
+        assert!(r.paragraphs[0].starts_with("One. The minister"));
+        let short = page
+            .replace(" The minister spoke", "")
+            .split("<p>Two.")
+            .next()
+            .unwrap()
+            .to_string()
+            + "</main></body></html>";
+        let err = run(
+            &short,
+            Some("https://mid.ru/en/foreign_policy/news/1802000/"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("characters of text"), "{err}");
         assert_eq!(
             r.published_at.unwrap().to_rfc3339(),
             "2022-03-03T12:00:00+03:00"

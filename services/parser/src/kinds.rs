@@ -7,6 +7,9 @@
 //! *word* must also end a word ("ответ" does not match "ответы"); the others are stems that
 //! match any ending (Russian cases: "выступлени" matches "Выступление" and "выступлении").
 //! A cue marked *start* only counts at the very beginning of the title ("О встрече …").
+//! A cue of parts joined by ` … ` allows words between its parts (at most [`MAX_GAP_WORDS`]
+//! each): "replies … to … questions" matches "REPLIES BY DEPUTY MINISTER … TO READERS’
+//! QUESTIONS"; every part but the last is a whole word, the last obeys the cue's rule.
 //! No cue: [`Kind::Other`].
 //!
 //! | cue | kind |
@@ -15,7 +18,7 @@
 //! | speech, address, выступлени… | speech |
 //! | statement, заявлени… | statement |
 //! | interview, интервью | interview |
-//! | answers, replies to questions, replies to media questions, ответы | answers |
+//! | answers, replies to questions, replies to media questions, replies … to … questions, answers … to … questions, ответы, ответы … на … вопросы | answers |
 //! | briefing, брифинг… | briefing |
 //! | press conference, news conference, пресс-конференци… | press_conference |
 //! | comment, комментари…, reply, ответ (word), | comment |
@@ -34,24 +37,73 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 
-/// Cues in one automaton.
+/// The separator of the parts of a cue that allows words between them.
+const GAP: &str = " … ";
+
+/// Most words between two parts of a cue.
+pub const MAX_GAP_WORDS: usize = 8;
+
+/// Cues in one automaton (keyed by each cue's first part).
 #[derive(Debug, Clone)]
 struct CueSet {
     cues: Vec<KindCue>,
+    /// The parts after the first of each cue (empty for a plain cue).
+    rest: Vec<Vec<String>>,
     matcher: AhoCorasick,
+}
+
+/// Whether the parts `rest` follow `from` in order, each a word start within
+/// [`MAX_GAP_WORDS`] words of the previous part; all but the last end a word too, the last
+/// obeys `rule`.
+fn parts_follow(lower: &str, mut from: usize, rest: &[String], rule: CueMatch) -> bool {
+    for (i, part) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        let mut found = None;
+        for (at, _) in lower[from..].match_indices(part.as_str()) {
+            let start = from + at;
+            let end = start + part.len();
+            let gap_words = lower[from..start].split_whitespace().count();
+            if gap_words > MAX_GAP_WORDS {
+                break;
+            }
+            let part_rule = if last && rule != CueMatch::TitleStart {
+                rule
+            } else {
+                CueMatch::Word
+            };
+            if cue_fits(lower, start, end, part_rule) {
+                found = Some(end);
+                break;
+            }
+        }
+        match found {
+            Some(end) => from = end,
+            None => return false,
+        }
+    }
+    true
 }
 
 impl CueSet {
     fn build(profile: &SourceProfile, cues: Vec<KindCue>) -> Result<Self, ProfileError> {
+        let split: Vec<Vec<String>> = cues
+            .iter()
+            .map(|c| c.cue.split(GAP).map(|p| p.trim().to_string()).collect())
+            .collect();
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            .build(cues.iter().map(|c| c.cue.as_str()))
+            .build(split.iter().map(|parts| parts[0].as_str()))
             .map_err(|e| ProfileError::Invalid {
                 file: profile.origin.clone(),
                 key: "parse.kinds".into(),
                 reason: format!("cannot be compiled into one matcher: {e}"),
             })?;
-        Ok(CueSet { cues, matcher })
+        let rest = split.into_iter().map(|mut p| p.split_off(1)).collect();
+        Ok(CueSet {
+            cues,
+            rest,
+            matcher,
+        })
     }
 
     fn classify(&self, lower: &str) -> Kind {
@@ -60,7 +112,15 @@ impl CueSet {
             let Some(cue) = self.cues.get(m.pattern().as_usize()) else {
                 continue;
             };
-            if !cue_fits(lower, m.start(), m.end(), cue.rule) {
+            let rest = &self.rest[m.pattern().as_usize()];
+            let first_rule = if rest.is_empty() || cue.rule == CueMatch::TitleStart {
+                cue.rule
+            } else {
+                CueMatch::Word
+            };
+            if !cue_fits(lower, m.start(), m.end(), first_rule)
+                || !parts_follow(lower, m.end(), rest, cue.rule)
+            {
                 continue;
             }
             let len = cue.cue.len();
@@ -261,6 +321,39 @@ mod tests {
             ),
         ];
         for (title, kind) in cases {
+            assert_eq!(classify(title), kind, "{title}");
+        }
+    }
+
+    #[test]
+    fn cues_with_words_between_their_parts() {
+        for (title, kind) in [
+            (
+                "REPLIES BY RUSSIAN FOREIGN MINISTER SERGEY LAVROV TO READERS' QUESTIONS DURING AN ONLINE CONFERENCE ON THE RIA NOVOSTI WEBSITE, MOSCOW, JULY 4, 2008",
+                Kind::Answers,
+            ),
+            (
+                "Replies by Deputy Foreign Minister Sergey Ryabkov to questions from Kommersant",
+                Kind::Answers,
+            ),
+            (
+                "Answers by Foreign Minister Sergey Lavrov to questions from the Izvestia newspaper",
+                Kind::Answers,
+            ),
+            (
+                "Reply by Foreign Ministry Spokesperson Maria Zakharova to a media question",
+                Kind::Comment,
+            ),
+            (
+                "Ответы заместителя Министра иностранных дел России С.А.Рябкова на вопросы читателей в ходе интернет-конференции",
+                Kind::Answers,
+            ),
+            // Too many words between the parts: no cue.
+            (
+                "Replies that were given by the minister of the republic in the course of a long day to questions",
+                Kind::Other,
+            ),
+        ] {
             assert_eq!(classify(title), kind, "{title}");
         }
     }

@@ -15,7 +15,12 @@
 //!
 //! A location is the text between the previous comma or opening parenthesis and the date:
 //! at most five words, starting with a capital letter, without digits, and never the start
-//! of the title itself.
+//! of the title itself. When the profile has a gazetteer (`parse.title.places`), that text
+//! must also be a place the gazetteer knows, or a single capitalised word (a town it does not
+//! list): in "…Heart of Asia – Istanbul Process on Afghanistan, March 30, 2021" the grammar
+//! offers "Istanbul Process on Afghanistan", which is no place.
+
+use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use regex::Regex;
@@ -40,6 +45,20 @@ pub struct TitleGrammar {
     tail: Vec<Regex>,
     delimiters: Vec<char>,
     max_words: usize,
+    /// Gazetteer keys ([`place_key`]), when the profile has one.
+    places: Option<HashSet<String>>,
+}
+
+/// How a place is compared with the gazetteer: lower case, `ё` as `е`, dots dropped,
+/// hyphens as spaces, single spaces.
+pub fn place_key(name: &str) -> String {
+    name.to_lowercase()
+        .replace('ё', "е")
+        .replace(['.', '’', '\''], "")
+        .replace(['-', '‐', '–'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl TitleGrammar {
@@ -63,6 +82,13 @@ impl TitleGrammar {
                 .filter_map(|d| d.chars().next())
                 .collect(),
             max_words: rules.place_max_words,
+            places: profile.places_text.as_deref().map(|text| {
+                text.lines()
+                    .map(|l| l.split('#').next().unwrap_or_default().trim())
+                    .filter(|l| !l.is_empty())
+                    .map(place_key)
+                    .collect()
+            }),
         })
     }
 
@@ -112,6 +138,12 @@ impl TitleGrammar {
             || candidate
                 .chars()
                 .any(|c| c.is_ascii_digit() || c == '«' || c == '"' || c == '“')
+        {
+            return None;
+        }
+        if let Some(places) = &self.places
+            && !places.contains(&place_key(candidate))
+            && (words > 1 || !candidate.chars().all(|c| c.is_alphabetic() || c == '-'))
         {
             return None;
         }
@@ -262,6 +294,43 @@ mod tests {
                 "Пресс-конференция директора Департамента по вопросам нераспространения и контроля над вооружениями МИД России В.И. Ермакова в МИА Россия сегодня, 25 сентября 2018 года"
             ),
             (None, Some("2018-09-25".into()))
+        );
+    }
+
+    #[test]
+    fn a_place_is_a_place() {
+        assert_eq!(
+            tail(
+                "Foreign Minister Sergey Lavrov’s remarks at Ministerial Conference of the Heart of Asia – Istanbul Process on Afghanistan, March 30, 2021"
+            ),
+            (None, Some("2021-03-30".into()))
+        );
+        assert_eq!(
+            tail("Remarks at the Heart of Asia – Istanbul Process, Dushanbe, March 30, 2021"),
+            both("Dushanbe", "2021-03-30")
+        );
+        assert_eq!(
+            tail(
+                "Выступление на конференции «Сердце Азии – Стамбульский процесс», 30 марта 2021 года"
+            ),
+            (None, Some("2021-03-30".into()))
+        );
+        assert_eq!(
+            tail("Выступление С.В.Лаврова, Ростов-на-Дону, 2 июня 2019 года"),
+            both("Ростов-на-Дону", "2019-06-02")
+        );
+        assert_eq!(
+            tail("Remarks by Sergey Lavrov, Nizhny Novgorod, June 2, 2019"),
+            both("Nizhny Novgorod", "2019-06-02")
+        );
+        assert_eq!(
+            tail("Statement at the Council of Ministers, Working Session Two, June 2, 2019"),
+            (None, Some("2019-06-02".into()))
+        );
+        // A town the gazetteer does not list is still a place when it is one capitalised word.
+        assert_eq!(
+            tail("Remarks, Kislovodsk, June 2, 2019"),
+            both("Kislovodsk", "2019-06-02")
         );
     }
 

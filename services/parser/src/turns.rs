@@ -8,6 +8,9 @@
 //! officials their canonical English name, "Answer" the first official of the title when the
 //! title names one (else "Answer"). Other name-like labels ("John Kerry:", "С.Джайшанкар:")
 //! count only in a text that also has one of the labels above, and keep their wording.
+//! "Q:" and "A:" (`question_labels`, `answer_labels`) are labels too. Editorial openers
+//! ("Note:", "Примечание:", "Справочно:", `not_labels`) are never speakers: such a paragraph
+//! continues the turn it is in.
 //! A turn runs over the following unlabelled paragraphs (joined by a blank line); paragraphs
 //! before the first label are not turns; a text without labels has no turns.
 
@@ -27,7 +30,9 @@ pub const ANSWER: &str = "Answer";
 pub struct LabelRules {
     question_words: Vec<String>,
     question_max_words: usize,
+    question_labels: Vec<String>,
     answer_labels: Vec<String>,
+    not_labels: Vec<String>,
     interpretation_markers: Vec<String>,
     /// Outlets by [`form_key`], with the name as the profile writes it.
     outlets: Vec<String>,
@@ -44,7 +49,9 @@ impl LabelRules {
         LabelRules {
             question_words: lower(&t.question_words),
             question_max_words: t.question_max_words,
+            question_labels: lower(&t.question_labels),
             answer_labels: lower(&t.answer_labels),
+            not_labels: lower(&t.not_labels),
             interpretation_markers: lower(&t.interpretation_markers),
             outlets: t.outlets.iter().map(|o| form_key(o)).collect(),
             other_labels_are_outlets: t.other_labels_are_outlets,
@@ -131,7 +138,17 @@ pub fn parse_label(
         outlet: Some(label),
         ..make(QUESTION.to_string(), false, strong)
     };
-    if rules.question_words.iter().any(|w| w == first_word) && words <= rules.question_max_words {
+    if rules
+        .not_labels
+        .iter()
+        .any(|w| *w == lower || w == first_word)
+    {
+        return None;
+    }
+    if rules.question_labels.contains(&lower)
+        || (rules.question_words.iter().any(|w| w == first_word)
+            && words <= rules.question_max_words)
+    {
         return Some(make(QUESTION.to_string(), false, true));
     }
     if rules.answer_labels.contains(&lower) {
@@ -276,6 +293,42 @@ mod tests {
         assert_eq!(speakers, vec!["Igor Ivanov"]);
         let (turns, _) = split_turns(&text, &r, None, &rules);
         assert_eq!(turns[1].speaker, "Answer");
+    }
+
+    #[test]
+    fn q_and_a_labels_and_notes() {
+        let (r, rules) = mid();
+        let text = paras(&[
+            "Q: Will the talks go on?",
+            "A: They will.",
+            "Note: the interview was recorded on March 2.",
+            "Q: When?",
+            "A: Soon.",
+        ]);
+        let (turns, speakers) = split_turns(&text, &r, Some("Sergey Lavrov"), &rules);
+        let labels: Vec<&str> = turns.iter().map(|t| t.speaker.as_str()).collect();
+        assert_eq!(
+            labels,
+            vec!["Question", "Sergey Lavrov", "Question", "Sergey Lavrov"]
+        );
+        assert_eq!(
+            turns[1].text,
+            "They will.\n\nNote: the interview was recorded on March 2."
+        );
+        assert_eq!(speakers, vec!["Sergey Lavrov"]);
+        let text = paras(&[
+            "Вопрос: Как?",
+            "С.В.Лавров: Так.",
+            "Примечание: текст не вычитан.",
+            "Справочно: встреча прошла в Москве.",
+        ]);
+        let (turns, _) = split_turns(&text, &r, None, &rules);
+        assert_eq!(turns.len(), 2);
+        assert!(
+            turns[1]
+                .text
+                .ends_with("Справочно: встреча прошла в Москве.")
+        );
     }
 
     #[test]

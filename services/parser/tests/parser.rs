@@ -20,5 +20,7 @@ mod golden;
 mod props;
 #[path = "parser/service.rs"]
 mod service;
+#[path = "parser/shapes.rs"]
+mod shapes;
 #[path = "parser/sources.rs"]
 mod sources;

@@ -58,6 +58,7 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
         "fmprc.gov.cn.officials.json",
         include_str!("../../sources/fmprc.gov.cn.officials.json"),
     ),
+    ("places.txt", include_str!("../../sources/places.txt")),
 ];
 
 /// A source: one site, as its profile describes it.
@@ -96,6 +97,10 @@ pub struct SourceProfile {
     #[serde(skip)]
     #[schemars(skip)]
     pub officials_json: Option<String>,
+    /// The gazetteer file `parse.title.places` names, read at load.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub places_text: Option<String>,
 }
 
 /// One language version of a site.
@@ -166,6 +171,14 @@ impl SourceProfile {
                 reason: format!("names {file:?}, which cannot be read: {reason}"),
             })?;
             profile.officials_json = Some(json);
+        }
+        if let Some(file) = profile.parse.title.places.clone() {
+            let text = read(&file).map_err(|reason| ProfileError::Invalid {
+                file: origin.to_string(),
+                key: "parse.title.places".into(),
+                reason: format!("names {file:?}, which cannot be read: {reason}"),
+            })?;
+            profile.places_text = Some(text);
         }
         validate::validate(&profile)?;
         Ok(profile)

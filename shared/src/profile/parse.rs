@@ -41,6 +41,18 @@ pub struct ParseProfile {
     /// (`^(?:\d{1,7}-)?\d{2}-\d{2}-\d{4}$`): such a paragraph is the number, not body text.
     #[serde(default)]
     pub doc_number_pattern: Option<String>,
+    /// Titles (lower case, site suffix removed) of the site's system pages answered with 200:
+    /// "страница не найдена", "page not found". Such a page is never a statement.
+    #[serde(default)]
+    pub system_titles: Vec<String>,
+    /// The least text (characters of every paragraph) a page read by the generic fallback
+    /// extractor must have to be a statement; less is dead-lettered (default 300).
+    #[serde(default = "fallback_min_chars")]
+    pub fallback_min_chars: usize,
+}
+
+fn fallback_min_chars() -> usize {
+    300
 }
 
 /// CSS selectors of the parts of an article page. Each field lists selectors in order of
@@ -145,6 +157,13 @@ pub struct TitleRules {
     /// Longest place, in words.
     #[serde(default = "five")]
     pub place_max_words: usize,
+    /// A gazetteer: a text file next to the profile listing places (cities, capitals,
+    /// regions, countries) in every language of the site, one a line, `#` comments
+    /// (`places.txt`). With it, the text before the date is a place only when the gazetteer
+    /// knows it (or it is a single capitalised word): "Istanbul Process on Afghanistan" is
+    /// not a place.
+    #[serde(default)]
+    pub places: Option<String>,
 }
 
 fn five() -> usize {
@@ -158,6 +177,7 @@ impl Default for TitleRules {
             tail: Vec::new(),
             place_delimiters: Vec::new(),
             place_max_words: five(),
+            places: None,
         }
     }
 }
@@ -180,7 +200,9 @@ pub enum CueMatch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KindCue {
-    /// Lower-case text of the cue.
+    /// Lower-case text of the cue. Parts joined by ` … ` may have words between them
+    /// (`replies … to … questions`: "replies by the minister to readers’ questions"), at most
+    /// eight words per gap.
     pub cue: String,
     /// The kind it gives.
     pub kind: Kind,
@@ -199,10 +221,17 @@ pub struct TurnRules {
     /// Longest question label, in words.
     #[serde(default = "six")]
     pub question_max_words: usize,
+    /// Whole labels (lower case) of questions that are not a first word ("q", "в").
+    #[serde(default)]
+    pub question_labels: Vec<String>,
     /// Whole labels (lower case) of answers ("answer", "ответ", "a"): the answer is the first
     /// official the title names, else "Answer".
     #[serde(default)]
     pub answer_labels: Vec<String>,
+    /// First words (lower case) of paragraph openers that are never speakers ("note",
+    /// "примечание", "справочно"): "Note: …" continues the turn it is in.
+    #[serde(default)]
+    pub not_labels: Vec<String>,
     /// Words in a parenthesis closing the label that mark an interpreted turn ("перевод",
     /// "interpret", "retranslated", "как переведено"), lower case.
     #[serde(default)]
@@ -237,7 +266,9 @@ impl Default for TurnRules {
         TurnRules {
             question_words: Vec::new(),
             question_max_words: six(),
+            question_labels: Vec::new(),
             answer_labels: Vec::new(),
+            not_labels: Vec::new(),
             interpretation_markers: Vec::new(),
             outlets: Vec::new(),
             other_labels_are_outlets: false,

@@ -218,7 +218,18 @@ fn a_user_profile_reads_its_files_next_to_it() {
         );
     std::fs::write(dir.join("mirror.toml"), text).unwrap();
     std::fs::write(dir.join("people.json"), "{\"officials\": []}").unwrap();
+    // The gazetteer it names (`parse.title.places`) is read next to it too.
+    let err = SourceProfile::from_file(&dir.join("mirror.toml")).unwrap_err();
+    assert!(
+        err.to_string().contains("parse.title.places") && err.to_string().contains("places.txt"),
+        "{err}"
+    );
+    std::fs::write(dir.join("places.txt"), "# places\nMoscow\nМосква\n").unwrap();
     let profile = SourceProfile::from_file(&dir.join("mirror.toml")).unwrap();
+    assert_eq!(
+        profile.places_text.as_deref(),
+        Some("# places\nMoscow\nМосква\n")
+    );
     assert_eq!(profile.name, "mirror.mid.ru");
     assert_eq!(
         profile.officials_json.as_deref(),

@@ -451,6 +451,31 @@ fn check_parse(profile: &SourceProfile) -> Result<(), ProfileError> {
                     format!("{:?} must be non-empty lower-case text", cue.cue),
                 ));
             }
+            if cue.cue.split(" … ").any(|part| part.trim().is_empty()) {
+                return Err(invalid(
+                    profile,
+                    &format!("parse.kinds.{lang}[{i}].cue"),
+                    format!(
+                        "{:?} has an empty part: write parts joined by \" … \" (\"replies … to … questions\")",
+                        cue.cue
+                    ),
+                ));
+            }
+        }
+    }
+    for (key, words) in [
+        ("parse.system_titles", &parse.system_titles),
+        ("parse.turns.question_labels", &parse.turns.question_labels),
+        ("parse.turns.not_labels", &parse.turns.not_labels),
+    ] {
+        for (i, word) in words.iter().enumerate() {
+            if word.trim().is_empty() || word.to_lowercase() != *word {
+                return Err(invalid(
+                    profile,
+                    &format!("{key}[{i}]"),
+                    format!("{word:?} must be non-empty lower-case text"),
+                ));
+            }
         }
     }
     Ok(())

@@ -102,6 +102,15 @@ pub fn statement_pages() -> Vec<FixturePage> {
     pages
 }
 
+/// The pages of the statements whose ids start with one of `prefixes` (`"195"`: the corpus of
+/// EXPECTED-1950.md).
+pub fn statement_pages_of(prefixes: &[&str]) -> Vec<FixturePage> {
+    statement_pages()
+        .into_iter()
+        .filter(|p| prefixes.iter().any(|x| p.doc_id.starts_with(x)))
+        .collect()
+}
+
 /// The non-statement pages of `pages/`, sorted.
 pub fn other_pages() -> Vec<PathBuf> {
     let dir = fixtures_dir().join("pages");

@@ -59,6 +59,9 @@ pub struct ExpectedRecord {
     pub last: String,
     /// Turns in order.
     pub turns: Vec<ExpectedTurn>,
+    /// Every paragraph in order, when the table lists them (`- text:` followed by `- ¶ …`
+    /// lines); empty when it gives only the first and the last.
+    pub texts: Vec<String>,
 }
 
 fn code(text: &str) -> &str {
@@ -157,6 +160,8 @@ pub fn load(path: &Path) -> Vec<ExpectedRecord> {
                     .trim()
                     .parse()
                     .unwrap_or_else(|e| panic!("{}: paragraphs {v:?}: {e}", path.display()));
+            } else if let Some(v) = item.strip_prefix("- ¶ ") {
+                record.texts.push(v.to_string());
             } else if let Some(v) = item.strip_prefix("- first: ") {
                 record.first = quoted(v);
             } else if let Some(v) = item.strip_prefix("- last: ") {
@@ -268,6 +273,16 @@ pub fn differences(record: &serde_json::Value, want: &ExpectedRecord) -> Vec<Str
         paragraphs.last().cloned().unwrap_or_default(),
         want.last.clone(),
     );
+    if !want.texts.is_empty() {
+        for (i, (got, exp)) in paragraphs.iter().zip(&want.texts).enumerate() {
+            check(&format!("paragraph {}", i + 1), got.clone(), exp.clone());
+        }
+        check(
+            "paragraph texts listed",
+            paragraphs.len().to_string(),
+            want.texts.len().to_string(),
+        );
+    }
     let turns = record["turns"].as_array().cloned().unwrap_or_default();
     check(
         "turns",

@@ -1,0 +1,207 @@
+//! A source's page rules, compiled once from its profile.
+
+use ego_tree::NodeRef;
+use regex::Regex;
+use scraper::Node;
+use scraper::node::Element;
+use shared::profile::{ProfileError, SourceProfile, compile_regex};
+
+use super::body::skipped_tag;
+use super::selector::{FastSelector, attr, compile_list};
+
+/// A source's page markup and chrome, compiled once (`[parse.selectors]`, `[parse.chrome]`,
+/// `parse.doc_number_pattern`, the anti-bot markers of `[fetch]`).
+#[derive(Debug, Clone)]
+pub struct PageRules {
+    pub(super) title: Vec<FastSelector>,
+    pub(super) date: Vec<FastSelector>,
+    pub(super) time: Vec<FastSelector>,
+    pub(super) place: Vec<FastSelector>,
+    pub(super) body: Vec<FastSelector>,
+    pub(super) tags: Vec<FastSelector>,
+    pub(super) doc_number: Vec<FastSelector>,
+    pub(super) alternates: Vec<(FastSelector, Option<String>)>,
+    pub(super) chrome_fragments: Vec<String>,
+    pub(super) chrome: Vec<FastSelector>,
+    pub(super) chrome_line: Option<Regex>,
+    pub(super) toc_headings: Vec<String>,
+    pub(super) back_links: Vec<String>,
+    pub(super) doc_number_shape: Option<Regex>,
+    pub(super) challenge_markers: Vec<String>,
+    /// Items of the source's listing pages (`[fetch.listing] item`, `item_fallback`).
+    pub(super) listing_item: Vec<FastSelector>,
+    /// The first body selector as written, for messages.
+    pub(super) body_css: String,
+    /// The first title selector as written, for messages.
+    pub(super) title_css: String,
+}
+
+impl PageRules {
+    /// Compiles the page rules of `profile`.
+    pub fn compile(profile: &SourceProfile) -> Result<Self, ProfileError> {
+        let s = &profile.parse.selectors;
+        let c = &profile.parse.chrome;
+        let chrome_line = if c.lines.is_empty() {
+            None
+        } else {
+            Some(compile_regex(
+                profile,
+                "parse.chrome.lines",
+                &format!("(?i)^(?:{})$", c.lines.join("|")),
+            )?)
+        };
+        let anti_bot = &profile.fetch.anti_bot;
+        Ok(PageRules {
+            title: compile_list(profile, "parse.selectors.title", &s.title)?,
+            date: compile_list(profile, "parse.selectors.date", &s.date)?,
+            time: compile_list(profile, "parse.selectors.time", &s.time)?,
+            place: compile_list(profile, "parse.selectors.place", &s.place)?,
+            body: compile_list(profile, "parse.selectors.body", &s.body)?,
+            tags: compile_list(profile, "parse.selectors.tags", &s.tags)?,
+            doc_number: compile_list(profile, "parse.selectors.doc_number", &s.doc_number)?,
+            alternates: s
+                .alternates
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let key = format!("parse.selectors.alternates[{i}].selector");
+                    Ok((
+                        FastSelector::compile(profile, &key, &a.selector)?,
+                        a.lang_attr.clone(),
+                    ))
+                })
+                .collect::<Result<Vec<_>, ProfileError>>()?,
+            chrome_fragments: c.class_fragments.clone(),
+            chrome: compile_list(profile, "parse.chrome.selectors", &c.selectors)?,
+            chrome_line,
+            toc_headings: c.toc_headings.iter().map(|h| h.to_lowercase()).collect(),
+            back_links: c.back_links.iter().map(|h| h.to_lowercase()).collect(),
+            doc_number_shape: profile
+                .parse
+                .doc_number_pattern
+                .as_deref()
+                .map(|p| compile_regex(profile, "parse.doc_number_pattern", p))
+                .transpose()?,
+            challenge_markers: anti_bot
+                .script_markers
+                .iter()
+                .chain(&anti_bot.text_markers)
+                .filter(|m| !m.is_empty())
+                .cloned()
+                .collect(),
+            listing_item: std::iter::once(&profile.fetch.listing.item)
+                .chain(&profile.fetch.listing.item_fallback)
+                .filter(|css| !css.trim().is_empty())
+                .enumerate()
+                .map(|(i, css)| {
+                    FastSelector::compile(profile, &format!("fetch.listing.item[{i}]"), css)
+                })
+                .collect::<Result<Vec<_>, ProfileError>>()?,
+            body_css: s.body.first().cloned().unwrap_or_default(),
+            title_css: s.title.first().cloned().unwrap_or_default(),
+        })
+    }
+
+    /// The first body selector as written (`div.text.article-content`).
+    pub fn body_css(&self) -> &str {
+        &self.body_css
+    }
+
+    /// The first title selector as written (`h1.photo-content__title`).
+    pub fn title_css(&self) -> &str {
+        &self.title_css
+    }
+
+    /// The challenge marker present in the page text, if any.
+    pub fn challenge_marker(&self, text: &str) -> Option<&str> {
+        self.challenge_markers
+            .iter()
+            .find(|m| text.contains(m.as_str()))
+            .map(String::as_str)
+    }
+
+    pub(super) fn chrome_element(&self, node: NodeRef<'_, Node>, el: &Element) -> bool {
+        if skipped_tag(el.name()) {
+            return true;
+        }
+        let is_chrome = |v: &str| {
+            self.chrome_fragments
+                .iter()
+                .any(|f| v.contains(f.as_str()) && names_chrome(v, f))
+        };
+        attr(el, "class").is_some_and(is_chrome)
+            || attr(el, "id").is_some_and(is_chrome)
+            || self.chrome.iter().any(|s| s.matches(node, el))
+    }
+
+    pub(super) fn is_doc_number_el(&self, node: NodeRef<'_, Node>, el: &Element) -> bool {
+        self.doc_number.iter().any(|s| s.matches(node, el))
+    }
+
+    /// Whether `text` has the shape of a document number (`1897-09-10-2017`, `09-10-2017`).
+    pub fn is_doc_number(&self, text: &str) -> bool {
+        self.doc_number_shape
+            .as_ref()
+            .is_some_and(|r| r.is_match(text))
+    }
+}
+
+/// Whether a `class` or `id` value names the chrome word `fragment` as a whole name, not a
+/// substring: each token is split into BEM names at `__` and `_` (block, element, modifier),
+/// and a name is chrome when it is the word (`share`), its plural (`breadcrumbs`) or ends with
+/// it after a hyphen (`site-header`, `photo-gallery`); a fragment with `_` in it
+/// (`announce__meta`) matches tokens it begins. So `share__btn`, `menu_main` and
+/// `related__list` are chrome, while `language-ru` or `related-info` are not.
+pub(super) fn names_chrome(value: &str, fragment: &str) -> bool {
+    value.split_ascii_whitespace().any(|token| {
+        if fragment.contains('_') {
+            return token == fragment
+                || token
+                    .strip_prefix(fragment)
+                    .is_some_and(|rest| rest.starts_with(['_', '-']));
+        }
+        token.split('_').any(|name| {
+            let name = name
+                .strip_suffix('s')
+                .filter(|_| !fragment.ends_with('s'))
+                .unwrap_or(name);
+            name == fragment
+                || name
+                    .strip_suffix(fragment)
+                    .is_some_and(|head| head.ends_with('-'))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_chrome;
+
+    #[test]
+    fn chrome_words_are_whole_names() {
+        for (value, fragment) in [
+            ("share", "share"),
+            ("share__btn share__btn_vk", "share"),
+            ("read__share", "share"),
+            ("breadcrumbs", "breadcrumb"),
+            ("site-header", "header"),
+            ("header__lang", "header"),
+            ("menu_main", "menu"),
+            ("photo-gallery__counter", "gallery"),
+            ("announce__meta-tags", "announce__meta"),
+            ("related__list", "related"),
+        ] {
+            assert!(names_chrome(value, fragment), "{value} / {fragment}");
+        }
+        for (value, fragment) in [
+            ("language-ru", "language"),
+            ("related-info", "related"),
+            ("sharepoint", "share"),
+            ("text article-content", "header"),
+            ("printable-text", "print"),
+            ("menuitem-like", "menu"),
+        ] {
+            assert!(!names_chrome(value, fragment), "{value} / {fragment}");
+        }
+    }
+}

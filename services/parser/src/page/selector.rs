@@ -1,0 +1,161 @@
+//! Compiled CSS selectors with a cheap pre-test on the raw attributes, and attribute access
+//! that does not intern names.
+
+use ego_tree::NodeRef;
+use scraper::node::Element;
+use scraper::{ElementRef, Node, Selector};
+use shared::profile::{ProfileError, SourceProfile, compile_selector};
+
+/// What an element must have to match one alternative of a selector: the tag, classes and
+/// id of its last compound. A cheap test on the raw attributes that rules out almost every
+/// element before the full selector runs.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Need {
+    tag: Option<String>,
+    classes: Vec<String>,
+    id: Option<String>,
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '-' || c == '_'
+}
+
+/// The last compound selector of one alternative (after the last top-level combinator).
+pub(super) fn last_compound(alternative: &str) -> &str {
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in alternative.char_indices() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            ' ' | '>' | '+' | '~' | '\t' | '\n' if depth == 0 => start = i + c.len_utf8(),
+            _ => {}
+        }
+    }
+    &alternative[start..]
+}
+
+pub(super) fn need_of(compound: &str) -> Need {
+    let mut need = Need::default();
+    let tag: String = compound.chars().take_while(|c| is_ident(*c)).collect();
+    if !tag.is_empty() {
+        need.tag = Some(tag.to_ascii_lowercase());
+    }
+    let mut rest = &compound[compound.len() - compound.trim_start_matches(is_ident).len()..];
+    loop {
+        let mut chars = rest.chars();
+        let Some(kind) = chars.next() else { break };
+        if kind != '.' && kind != '#' {
+            break; // `[`, `:`, `*`: nothing more is needed for sure
+        }
+        let name: String = chars.take_while(|c| is_ident(*c)).collect();
+        if name.is_empty() {
+            break;
+        }
+        rest = &rest[1 + name.len()..];
+        if kind == '.' {
+            need.classes.push(name);
+        } else {
+            need.id = Some(name);
+        }
+    }
+    need
+}
+
+/// Splits a selector list at its top-level commas.
+pub(super) fn alternatives(css: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in css.char_indices() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(css[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(css[start..].trim());
+    out
+}
+
+/// A compiled CSS selector with a quick pre-test (see [`Need`]).
+#[derive(Debug, Clone)]
+pub struct FastSelector {
+    needs: Vec<Need>,
+    full: Selector,
+}
+
+impl FastSelector {
+    /// Compiles the selector at `key` of `profile`.
+    pub fn compile(profile: &SourceProfile, key: &str, css: &str) -> Result<Self, ProfileError> {
+        let full = compile_selector(profile, key, css)?;
+        let needs = alternatives(css)
+            .into_iter()
+            .map(|a| need_of(last_compound(a)))
+            .collect();
+        Ok(FastSelector { needs, full })
+    }
+
+    fn quick(&self, el: &Element) -> bool {
+        self.needs.iter().any(|n| {
+            n.tag.as_deref().is_none_or(|t| el.name() == t)
+                && n.id.as_deref().is_none_or(|i| attr(el, "id") == Some(i))
+                && (n.classes.is_empty()
+                    || attr(el, "class")
+                        .is_some_and(|c| n.classes.iter().all(|k| class_list_has(c, k))))
+        })
+    }
+
+    /// Whether the element at `node` matches.
+    pub fn matches(&self, node: NodeRef<'_, Node>, el: &Element) -> bool {
+        self.quick(el) && ElementRef::wrap(node).is_some_and(|e| self.full.matches(&e))
+    }
+}
+
+pub(super) fn compile_list(
+    profile: &SourceProfile,
+    key: &str,
+    list: &[String],
+) -> Result<Vec<FastSelector>, ProfileError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, css)| FastSelector::compile(profile, &format!("{key}[{i}]"), css))
+        .collect()
+}
+
+/// An attribute's value. `Element::attr` interns the name into an atom on every call; the
+/// attribute list of an element is short, so a scan by string is cheaper.
+pub(super) fn attr<'a>(el: &'a Element, name: &str) -> Option<&'a str> {
+    el.attrs().find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+// Classes are read from the raw attribute: `Element::classes` interns every class name into
+// a global atom table on first use, which costs more than the whole rest of the walk.
+pub(super) fn class_list_has(classes: &str, class: &str) -> bool {
+    classes.split_ascii_whitespace().any(|c| c == class)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selector_pre_tests() {
+        let n = need_of(last_compound("ul.announce > li.announce__item#x[data-a]"));
+        assert_eq!(n.tag.as_deref(), Some("li"));
+        assert_eq!(n.classes, vec!["announce__item"]);
+        assert_eq!(n.id.as_deref(), Some("x"));
+        let n = need_of(last_compound(".a.b:not(.c)"));
+        assert_eq!(
+            (n.tag, n.classes),
+            (None, vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(
+            alternatives("a, b:is(c, d) , e"),
+            vec!["a", "b:is(c, d)", "e"]
+        );
+    }
+}
