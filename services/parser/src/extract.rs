@@ -19,6 +19,26 @@ use crate::page::{PageParts, PageRules, extract_parts};
 use crate::title::TitleGrammar;
 use crate::turns::{LabelRules, split_turns};
 
+/// Longest title, in words, that may merely contain a system page's title (`parse.system_titles`).
+pub const SYSTEM_TITLE_MAX_WORDS: usize = 6;
+
+/// Whether a title (lower case) is one of the site's system pages: an entry itself, or a short
+/// title (at most [`SYSTEM_TITLE_MAX_WORDS`] words) holding an entry of two words or more as
+/// whole words ("ошибка 404. страница не найдена").
+fn is_system_title(title: &str, entries: &[String]) -> bool {
+    let words: Vec<&str> = title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    entries.iter().any(|entry| {
+        let want: Vec<&str> = entry.split_whitespace().collect();
+        words == want
+            || (want.len() >= 2
+                && words.len() <= SYSTEM_TITLE_MAX_WORDS
+                && words.windows(want.len()).any(|w| w == want.as_slice()))
+    })
+}
+
 /// A page without the known body that shows this many listing items is a section index.
 pub const MIN_LISTING_ITEMS: usize = 3;
 
@@ -480,10 +500,10 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
             source.page.title_css()
         ),
     })?;
-    let title_key = title
-        .trim_matches(|c: char| !c.is_alphanumeric())
-        .to_lowercase();
-    if profile.parse.system_titles.contains(&title_key) {
+    let title_key = title.to_lowercase();
+    // A system page's title is short: the entry itself, or the entry with a code or the
+    // site's name around it ("Ошибка 404. Страница не найдена").
+    if is_system_title(&title_key, &profile.parse.system_titles) {
         return Err(ExtractError::NotAStatement {
             reason: format!("the page is the site's system page {title:?}, not a statement"),
         });
@@ -570,7 +590,15 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
         let own_host = absolute
             .host_str()
             .is_some_and(|h| profile.declares_host(h) || url.host_str() == Some(h));
-        if other == lang || translations.contains_key(&other) || !own_host {
+        if other == lang || translations.contains_key(&other) {
+            continue;
+        }
+        // A translation is the same document in another language, on the site.
+        let same_doc = source
+            .parse_statement_url(absolute.as_str())
+            .is_ok_and(|(_, id, _)| id == doc_id);
+        if !own_host || !same_doc {
+            tracing::warn!(link = %absolute, %doc_id, "a language alternate names another document or host; ignored");
             continue;
         }
         translations.insert(other, absolute.to_string());

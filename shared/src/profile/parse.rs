@@ -42,7 +42,9 @@ pub struct ParseProfile {
     #[serde(default)]
     pub doc_number_pattern: Option<String>,
     /// Titles (lower case, site suffix removed) of the site's system pages answered with 200:
-    /// "страница не найдена", "page not found". Such a page is never a statement.
+    /// "страница не найдена", "page not found". Such a page is never a statement; an entry of
+    /// two words or more also matches a short title holding it ("Ошибка 404. Страница не
+    /// найдена").
     #[serde(default)]
     pub system_titles: Vec<String>,
     /// The least text (characters of every paragraph) a page read by the generic fallback

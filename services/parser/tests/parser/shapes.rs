@@ -45,3 +45,29 @@ fn every_page_of_other_shapes_matches_its_expectations() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Issue 13.4: a page fetched as one document whose canonical link, `og:url` and alternates
+/// name another document (here the real 1950002) cannot become, or overwrite, that document.
+#[test]
+fn a_page_naming_another_document_as_canonical_cannot_overwrite_it() {
+    let real = statement_pages_of(&["1950002"])
+        .into_iter()
+        .find(|p| p.lang == shared::Lang::En)
+        .expect("fixture 1950002 en");
+    let mut forged = real.clone();
+    forged.fetch_url = "https://mid.ru/en/foreign_policy/news/1999998/".into();
+    let record = extract_page(&forged, None).expect("record");
+    assert_eq!(record.id, "mid.ru:1999998:en");
+    assert_eq!(record.doc_id, "1999998");
+    assert_eq!(
+        record.url, forged.fetch_url,
+        "the canonical link of 1950002 is ignored"
+    );
+    assert!(
+        record.translations.is_empty(),
+        "alternates naming 1950002 are not translations of 1999998: {:?}",
+        record.translations
+    );
+    let original = extract_page(&real, None).expect("record");
+    assert_ne!(record.id, original.id);
+}
