@@ -14,7 +14,7 @@ use crate::backoff::Backoff;
 use crate::messages::{DEAD_LETTER_SCHEMA_VERSION, DeadLetter};
 use crate::nats::publish_durable;
 use crate::ops::StageMetrics;
-use crate::subjects::{ConsumerSpec, dead_letter_subject};
+use crate::subjects::{ConsumerSpec, dead_letter_subject_for};
 
 /// How often the consumer's pending count is refreshed for the `consumer_pending` gauge.
 const PENDING_REFRESH: Duration = Duration::from_secs(2);
@@ -69,8 +69,6 @@ pub struct Stage {
     pub spec: ConsumerSpec,
     /// Stage name, used in dead-letter subjects and logs (`parser`, `sink`).
     pub name: &'static str,
-    /// Source id for dead-letter subjects.
-    pub source: String,
     /// The stage's metrics.
     pub metrics: StageMetrics,
 }
@@ -182,7 +180,6 @@ async fn settle(
         js,
         spec,
         name: stage,
-        source,
         metrics,
         ..
     } = stage_ctx;
@@ -227,7 +224,15 @@ async fn settle(
         }
     };
     let msg_id = format!("dead:{stage}:{}:{}", spec.stream, delivery.stream_sequence);
-    match publish_durable(js, &dead_letter_subject(stage, source), &msg_id, payload, 5).await {
+    match publish_durable(
+        js,
+        &dead_letter_subject_for(stage, &delivery.subject),
+        &msg_id,
+        payload,
+        5,
+    )
+    .await
+    {
         Ok(_) => {
             metrics.dead_lettered.inc();
             tracing::warn!(stage, seq = delivery.stream_sequence, subject = %delivery.subject, %reason, "dead-lettered");

@@ -53,9 +53,21 @@ pub fn speech_subject(source: &str, lang: Lang, kind: Kind) -> String {
     format!("speeches.{}.{lang}.{kind}", source_token(source))
 }
 
-/// Subject of a dead letter from `stage`.
+/// Subject of a dead letter from `stage` about a message of `source`.
 pub fn dead_letter_subject(stage: &str, source: &str) -> String {
     format!("dead.{}.{}", source_token(stage), source_token(source))
+}
+
+/// Subject of a dead letter from `stage` about a message delivered on `subject`
+/// (`raw.{token}.{lang}` or `speeches.{token}.…`): the source token is the subject's second
+/// token, so every source's dead letters stay apart; `unknown` when the subject has none.
+pub fn dead_letter_subject_for(stage: &str, subject: &str) -> String {
+    let source = subject
+        .split('.')
+        .nth(1)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("unknown");
+    dead_letter_subject(stage, source)
 }
 
 /// A stream this system uses, with the subjects it captures.
@@ -142,5 +154,14 @@ mod tests {
             "dead.parser.mid_ru"
         );
         assert_eq!(source_token("a.b c>*"), "a_b_c__");
+        assert_eq!(
+            dead_letter_subject_for("parser", "raw.kremlin_ru.en"),
+            "dead.parser.kremlin_ru"
+        );
+        assert_eq!(
+            dead_letter_subject_for("sink", "speeches.fmprc_gov_cn.en.briefing"),
+            "dead.sink.fmprc_gov_cn"
+        );
+        assert_eq!(dead_letter_subject_for("sink", "odd"), "dead.sink.unknown");
     }
 }

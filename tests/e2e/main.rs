@@ -9,6 +9,7 @@ mod resilience;
 mod security;
 mod site;
 mod soak;
+mod sources;
 
 mod kit_smoke {
     #[test]

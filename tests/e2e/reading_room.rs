@@ -82,7 +82,7 @@ async fn a_reader_follows_searches_and_reads_in_a_browser() {
     // 2. Filters: Russian interviews and answers by Lavrov live in the URL.
     browser.click("#f-lang option[value=ru]").await;
     browser.type_into("#f-speaker", "Lavrov").await;
-    browser.click("form.filters button[type=submit]").await;
+    browser.follow("form.filters button[type=submit]").await;
     browser.wait_for("ol#statements li.card").await;
     let url = browser.url().await;
     assert!(
@@ -119,9 +119,9 @@ async fn a_reader_follows_searches_and_reads_in_a_browser() {
     browser.screenshot("02-filtered").await;
 
     // 3. Search, in English and in Russian: counted, ranked, highlighted.
-    browser.click("nav.main a[href='/search']").await;
+    browser.follow("nav.main a[href='/search']").await;
     browser.type_into("#f-q", "students").await;
-    browser.click("form.filters button[type=submit]").await;
+    browser.follow("form.filters button[type=submit]").await;
     let count = browser.text("p.count").await;
     assert!(
         count.ends_with("result") || count.ends_with("results"),
@@ -130,7 +130,7 @@ async fn a_reader_follows_searches_and_reads_in_a_browser() {
     browser.wait_for("li.card p.snippet mark").await;
     browser.screenshot("03-search").await;
     browser.type_into("#f-q", "студентов").await;
-    browser.click("form.filters button[type=submit]").await;
+    browser.follow("form.filters button[type=submit]").await;
     browser.wait_for("li.card p.snippet mark").await;
 
     // 4. A transcript: questions set apart from answers, interpreted turns marked.
@@ -144,11 +144,11 @@ async fn a_reader_follows_searches_and_reads_in_a_browser() {
     browser.screenshot("04-transcript").await;
 
     // 5. The other language version is one click away; side by side is one more.
-    browser.click("nav.actions a[hreflang=ru]").await;
+    browser.follow("nav.actions a[hreflang=ru]").await;
     browser.wait_for("article.statement[lang=ru]").await;
     browser.wait_for(".turn .badge").await;
     browser.screenshot("05-russian-version").await;
-    browser.click("nav.actions a[href*='/compare']").await;
+    browser.follow("nav.actions a[href*='/compare']").await;
     browser.wait_for("table.compare td[lang=en]").await;
     browser.wait_for("table.compare td[lang=ru]").await;
     browser.screenshot("06-side-by-side").await;
@@ -157,7 +157,7 @@ async fn a_reader_follows_searches_and_reads_in_a_browser() {
     browser
         .goto(&format!("{api}/statements/mid.ru:{TRANSCRIPT}:en"))
         .await;
-    browser.click("nav.actions a[href$='/history']").await;
+    browser.follow("nav.actions a[href$='/history']").await;
     let added = browser.text("ul.diff li.added ins").await;
     assert_eq!(added, marker);
     browser.screenshot("07-history").await;
@@ -180,9 +180,9 @@ async fn a_reader_follows_searches_and_reads_in_a_browser() {
     browser.screenshot("08-live").await;
 
     // 8. The interface in Russian, kept by a cookie; and a phone-sized window.
-    browser.click("nav.langs a[lang=ru]").await;
+    browser.follow("nav.langs a[lang=ru]").await;
     assert_eq!(browser.text("h1").await, "Последние заявления");
-    browser.click("nav.main a[href='/search']").await;
+    browser.follow("nav.main a[href='/search']").await;
     assert_eq!(browser.text("h1").await, "Поиск");
     browser.resize(400, 900).await;
     browser.goto(&format!("{api}/")).await;

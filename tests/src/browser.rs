@@ -220,6 +220,38 @@ impl Browser {
         .await;
     }
 
+    /// Clicks a link or submit button matching `css` and waits until the page it leads to has
+    /// replaced the current one (a click only starts a navigation: without this wait, the next
+    /// step could read the old page or race its own navigation against this one).
+    pub async fn follow(&self, css: &str) {
+        self.execute("window.__mf_old_page = true; return true", vec![])
+            .await;
+        self.click(css).await;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let loaded = self
+                .call(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    Some(json!({
+                        "script": "return window.__mf_old_page !== true && document.readyState === 'complete'",
+                        "args": [],
+                    })),
+                )
+                .await;
+            if matches!(loaded, Ok(Value::Bool(true))) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "clicking {css:?} did not lead to a new page within {WAIT:?} (still on {})",
+                    self.url().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Types `text` into the field matching `css` (after clearing it).
     pub async fn type_into(&self, css: &str, text: &str) {
         let Element(id) = self.wait_for(css).await;

@@ -46,6 +46,8 @@ pub struct PipelineOptions {
     pub database_url: Option<String>,
     /// Extra fetcher flags.
     pub fetcher_args: Vec<String>,
+    /// Extra parser flags (e.g. `--source-file` of a user's profile).
+    pub parser_args: Vec<String>,
 }
 
 impl Default for PipelineOptions {
@@ -57,6 +59,7 @@ impl Default for PipelineOptions {
             poll_interval: "2s".into(),
             database_url: None,
             fetcher_args: Vec::new(),
+            parser_args: Vec::new(),
         }
     }
 }
@@ -106,11 +109,9 @@ impl Pipeline {
         let metrics = [free_port(), free_port(), free_port()].map(|p| format!("127.0.0.1:{p}"));
         let api_addr = format!("127.0.0.1:{}", free_port());
         let env = |identity| service_env(&nats, &nats_url, options.nats_nodes, identity);
-        let parser = Service::spawn(
-            "parser",
-            &["--metrics-listen", &metrics[1]],
-            &pairs(&env(Identity::Parser)),
-        );
+        let mut parser_args = vec!["--metrics-listen", metrics[1].as_str()];
+        parser_args.extend(options.parser_args.iter().map(String::as_str));
+        let parser = Service::spawn("parser", &parser_args, &pairs(&env(Identity::Parser)));
         let sink = Service::spawn(
             "sink",
             &[

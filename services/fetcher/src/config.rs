@@ -8,9 +8,12 @@ use clap::{Args, Parser, Subcommand};
 use shared::config::{CommonArgs, parse_duration};
 use shared::messages::Lang;
 
-/// The default sections: minister's speeches, spokesperson briefings, answers, comments,
-/// official statements, all news.
-pub const DEFAULT_SECTIONS: &str = "/press_service/minister_speeches/,/press_service/spokesman/briefings/,/press_service/spokesman/answers/,/press_service/spokesman/comments/,/press_service/spokesman/official_statement/,/foreign_policy/news/";
+use crate::source::{Source, SourceError};
+
+/// `--request-interval` when neither the flag nor the source's profile sets it.
+pub const DEFAULT_REQUEST_INTERVAL: Duration = Duration::from_secs(2);
+/// `--poll-interval` when the flag is not given.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(600);
 
 /// The default User-Agent: the project and a contact URL.
 pub const DEFAULT_USER_AGENT: &str = concat!(
@@ -19,7 +22,8 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
     " (+https://github.com/ministry-feed/ministry-feed)"
 );
 
-/// Finds new statements on mid.ru and publishes the raw pages to NATS JetStream.
+/// Finds new statements on one source (mid.ru by default) and publishes the raw pages to NATS
+/// JetStream.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "fetcher", version, about)]
 pub struct Cli {
@@ -53,35 +57,36 @@ pub enum Command {
 /// Fetching flags.
 #[derive(Debug, Clone, Args)]
 pub struct FetchArgs {
-    /// The site to fetch.
-    #[arg(
-        long,
-        env = "BASE_URL",
-        default_value = "https://mid.ru",
-        global = true
-    )]
-    pub base_url: String,
-    /// Languages, comma-separated.
-    #[arg(
-        long,
-        env = "LANGS",
-        default_value = "en,ru",
-        value_delimiter = ',',
-        global = true
-    )]
-    pub langs: Vec<Lang>,
-    /// Time between polls.
-    #[arg(long, env = "POLL_INTERVAL", default_value = "10m", value_parser = parse_duration, global = true)]
-    pub poll_interval: Duration,
-    /// Pause between two requests to one host (0s allowed).
-    #[arg(long, env = "REQUEST_INTERVAL", default_value = "2s", value_parser = parse_duration, global = true)]
-    pub request_interval: Duration,
+    /// The built-in source to fetch: mid.ru, kremlin.ru or fmprc.gov.cn.
+    #[arg(long, env = "SOURCE", default_value = "mid.ru", global = true)]
+    pub source: String,
+    /// A user's source profile (TOML, see the README's "Adding a source"), instead of a
+    /// built-in one.
+    #[arg(long, env = "SOURCE_FILE", global = true)]
+    pub source_file: Option<PathBuf>,
+    /// Where to fetch the site from (a mirror, the fixture site): one URL for every
+    /// language, or LANG=URL,LANG=URL. Scheme, host and port replace those of the profile's
+    /// base URLs; the paths stay. Default: the profile's base URLs.
+    #[arg(long, env = "BASE_URL", global = true)]
+    pub base_url: Option<String>,
+    /// Languages, comma-separated (default: the profile's `fetch.langs`, else all its
+    /// languages; mid.ru: en,ru).
+    #[arg(long, env = "LANGS", value_delimiter = ',', global = true)]
+    pub langs: Option<Vec<Lang>>,
+    /// Time between polls (default 10m).
+    #[arg(long, env = "POLL_INTERVAL", value_parser = parse_duration, global = true)]
+    pub poll_interval: Option<Duration>,
+    /// Pause between two requests to one host (0s allowed; default: the profile's, else 2s).
+    #[arg(long, env = "REQUEST_INTERVAL", value_parser = parse_duration, global = true)]
+    pub request_interval: Option<Duration>,
     /// Poll once, publish, exit 0 when everything is acknowledged.
     #[arg(long, global = true)]
     pub once: bool,
-    /// Section paths, comma-separated (the comments section is mapped per language).
-    #[arg(long, env = "SECTIONS", default_value = DEFAULT_SECTIONS, value_delimiter = ',', global = true)]
-    pub sections: Vec<String>,
+    /// Section paths, comma-separated (default: the profile's sections). A path naming a
+    /// section of the profile takes that section's path in each language (mid.ru's comments
+    /// are `kommentarii` in Russian).
+    #[arg(long, env = "SECTIONS", value_delimiter = ',', global = true)]
+    pub sections: Option<Vec<String>>,
     /// Statements published this recently are re-checked for edits at every poll.
     #[arg(long, env = "RECHECK_WINDOW", default_value = "7d", value_parser = parse_duration, global = true)]
     pub recheck_window: Duration,
@@ -139,6 +144,20 @@ pub struct FetchArgs {
     pub fetch_concurrency: u32,
 }
 
+impl FetchArgs {
+    /// The source these flags name, compiled for fetching: `--source-file` or `--source`,
+    /// moved onto `--base-url`, limited to `--langs` and `--sections`.
+    pub fn source(&self) -> Result<Source, SourceError> {
+        Source::load(
+            &self.source,
+            self.source_file.as_deref(),
+            self.base_url.as_deref(),
+            self.langs.as_deref(),
+            self.sections.as_deref(),
+        )
+    }
+}
+
 /// A number from 0 to 1.
 fn parse_fraction(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -158,13 +177,24 @@ mod tests {
         let cli = Cli::try_parse_from(["fetcher"]).unwrap();
         assert!(cli.command.is_none());
         let f = cli.fetch;
-        assert_eq!(f.base_url, "https://mid.ru");
-        assert_eq!(f.langs, vec![Lang::En, Lang::Ru]);
-        assert_eq!(f.poll_interval, Duration::from_secs(600));
-        assert_eq!(f.request_interval, Duration::from_secs(2));
+        assert_eq!(f.source, "mid.ru");
+        assert!(f.base_url.is_none() && f.langs.is_none() && f.sections.is_none());
+        assert!(f.poll_interval.is_none() && f.request_interval.is_none());
+        // mid.ru's profile gives the documented defaults.
+        let source = f.source().unwrap();
+        assert_eq!(source.name(), "mid.ru");
+        assert_eq!(source.langs, vec![Lang::En, Lang::Ru]);
+        assert_eq!(source.sections.len(), 6);
+        assert_eq!(
+            source.site.base(Lang::En).unwrap().as_str(),
+            "https://mid.ru/en/"
+        );
+        assert_eq!(
+            source.profile.fetch.politeness.request_interval(),
+            Some(Duration::from_secs(2))
+        );
         assert_eq!(f.recheck_window, Duration::from_secs(7 * 86400));
         assert_eq!(f.recheck_spacing, 0.25);
-        assert_eq!(f.sections.len(), 6);
         assert_eq!(f.max_response_bytes, 10 * 1024 * 1024);
         assert!(f.user_agent.starts_with("ministry-feed/"));
         assert!(f.user_agent.contains("(+https://"));
@@ -190,8 +220,8 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(cli.command, Some(Command::Backfill { .. })));
-        assert_eq!(cli.fetch.request_interval, Duration::ZERO);
-        assert_eq!(cli.fetch.langs, vec![Lang::Ru]);
+        assert_eq!(cli.fetch.request_interval, Some(Duration::ZERO));
+        assert_eq!(cli.fetch.langs, Some(vec![Lang::Ru]));
         assert!(Cli::try_parse_from(["fetcher", "--langs", "xx"]).is_err());
         assert!(Cli::try_parse_from(["fetcher", "--poll-interval", "soon"]).is_err());
         assert!(Cli::try_parse_from(["fetcher", "--recheck-spacing", "2"]).is_err());

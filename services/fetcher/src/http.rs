@@ -15,11 +15,12 @@ use url::Url;
 
 use crate::metrics::Metrics;
 use crate::politeness::{
-    AttemptOutcome, CircuitBreaker, Decision, RetryPolicy, decide, is_challenge,
-    is_retryable_status, parse_retry_after,
+    AttemptOutcome, CircuitBreaker, Decision, RetryPolicy, decide, is_retryable_status,
+    parse_retry_after,
 };
 use crate::robots::Robots;
 use crate::safety::{Site, content_type_allowed};
+use shared::profile::fetch::{AntiBot, Soft404};
 
 /// Response headers kept in raw pages.
 pub const KEPT_HEADERS: [&str; 5] = [
@@ -145,6 +146,13 @@ pub enum HttpError {
         /// Why robots.txt could not be read.
         reason: String,
     },
+    /// The site's "not found" page answered with 200 (a soft 404, by the profile's
+    /// `fetch.soft_404` markers).
+    #[error("{url} is the site's 'page not found' page (a soft 404): there is no such statement")]
+    SoftNotFound {
+        /// URL.
+        url: String,
+    },
     /// Shutdown was requested.
     #[error("shutdown requested before the request was sent")]
     Cancelled,
@@ -182,6 +190,12 @@ pub struct HttpSettings {
     pub circuit_cooldown: Duration,
     /// Extra root certificates (PEM).
     pub extra_ca_file: Option<PathBuf>,
+    /// The source's anti-bot challenge markers.
+    pub anti_bot: AntiBot,
+    /// The source's soft-404 markers.
+    pub soft_404: Soft404,
+    /// Whether robots.txt is read and obeyed (profiles: `fetch.politeness.robots_txt`).
+    pub robots_txt: bool,
 }
 
 /// The process's one HTTP client towards the site.
@@ -195,7 +209,8 @@ pub struct Http {
     /// that concurrent fetches never overlap requests: the site sees one request at a time,
     /// spaced by the interval.
     in_flight: Mutex<()>,
-    robots: Mutex<Option<CachedRobots>>,
+    /// robots.txt per origin (`http://kremlin.ru/`, `http://en.kremlin.ru/`).
+    robots: Mutex<HashMap<String, CachedRobots>>,
     breaker: std::sync::Mutex<CircuitBreaker>,
     metrics: Metrics,
     shutdown: CancellationToken,
@@ -267,7 +282,7 @@ impl Http {
             settings,
             next_slot: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(()),
-            robots: Mutex::new(None),
+            robots: Mutex::new(HashMap::new()),
             breaker: std::sync::Mutex::new(breaker),
             metrics,
             shutdown,
@@ -302,6 +317,11 @@ impl Http {
         loop {
             if !self.site.is_allowed(&url) {
                 return Err(HttpError::Unsafe(url.to_string()));
+            }
+            if self.settings.soft_404.matches(url.as_str(), "") {
+                return Err(HttpError::SoftNotFound {
+                    url: url.to_string(),
+                });
             }
             if check_robots && !self.robots_allow(&url).await? {
                 return Err(HttpError::Disallowed(url.to_string()));
@@ -509,12 +529,22 @@ impl Http {
             }
         }
         let body = body.freeze();
-        if is_challenge(&body) {
+        if self.settings.anti_bot.is_challenge(&body) {
             self.metrics.challenges.inc();
             return Ok(Attempt::Outcome(
                 AttemptOutcome::Challenge,
                 "anti-bot challenge page".into(),
             ));
+        }
+        if !self.settings.soft_404.text_markers.is_empty()
+            && self
+                .settings
+                .soft_404
+                .matches(url.as_str(), &String::from_utf8_lossy(&body))
+        {
+            return Err(HttpError::SoftNotFound {
+                url: url.to_string(),
+            });
         }
         Ok(Attempt::Page(Page {
             url: url.clone(),
@@ -526,18 +556,19 @@ impl Http {
 
     /// Whether robots.txt allows `url`, fetching and caching robots.txt as needed.
     async fn robots_allow(&self, url: &Url) -> Result<bool, HttpError> {
-        if url.path() == "/robots.txt" {
+        if url.path() == "/robots.txt" || !self.settings.robots_txt {
             return Ok(true);
         }
-        let mut cached = self.robots.lock().await;
-        let fresh = cached
-            .as_ref()
-            .is_some_and(|(_, at, ttl)| at.elapsed() < *ttl);
+        let mut robots_url = url.clone();
+        robots_url.set_path("/robots.txt");
+        robots_url.set_query(None);
+        robots_url.set_fragment(None);
+        let mut all = self.robots.lock().await;
+        let cached = all
+            .entry(robots_url.to_string())
+            .or_insert_with(|| (Err("not read yet".into()), Instant::now(), Duration::ZERO));
+        let fresh = cached.1.elapsed() < cached.2;
         if !fresh {
-            let robots_url = self
-                .site
-                .url("/robots.txt")
-                .ok_or_else(|| HttpError::Unsafe("/robots.txt".into()))?;
             let fetched = Box::pin(self.get_inner(&robots_url, None, false)).await;
             let (robots, ttl) = match fetched {
                 Ok(Fetched::Page(page)) => (
@@ -558,19 +589,18 @@ impl Http {
                     )
                 }
             };
-            *cached = Some((robots, Instant::now(), ttl));
+            *cached = (robots, Instant::now(), ttl);
         }
         let path = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
         };
-        match cached.as_ref() {
-            Some((Ok(robots), _, _)) => Ok(robots.is_allowed(&self.settings.user_agent, &path)),
-            Some((Err(reason), _, _)) => Err(HttpError::RobotsUnreadable {
+        match &cached.0 {
+            Ok(robots) => Ok(robots.is_allowed(&self.settings.user_agent, &path)),
+            Err(reason) => Err(HttpError::RobotsUnreadable {
                 url: url.to_string(),
                 reason: reason.clone(),
             }),
-            None => Ok(true),
         }
     }
 
@@ -616,7 +646,7 @@ impl Http {
             .map(|b| b.wait(Instant::now()))
             .unwrap_or(Duration::ZERO);
         if !wait.is_zero() {
-            tracing::warn!(host = %self.site.bare_host(), "requests to the site are paused by the circuit breaker; resuming in {}", human(wait));
+            tracing::warn!(hosts = %self.site.hosts(), "requests to the site are paused by the circuit breaker; resuming in {}", human(wait));
             self.sleep(wait).await?;
         }
         Ok(())
@@ -639,7 +669,7 @@ impl Http {
             self.metrics.circuit_trips.inc();
             self.metrics.circuit_open.set(1);
             tracing::error!(
-                host = %self.site.bare_host(),
+                hosts = %self.site.hosts(),
                 threshold = self.settings.circuit_threshold,
                 "circuit opened: too many consecutive failures; pausing requests to the site for {}",
                 human(self.settings.circuit_cooldown)

@@ -1,8 +1,9 @@
-//! The fetcher service: finds new statements on mid.ru (RSS feed and section listings, in
-//! every configured language), fetches each statement page politely, and publishes it as a
-//! [`shared::RawPage`] on JetStream for the parser.
+//! The fetcher service: finds new statements of one source (feeds and section listings, in
+//! every configured language, as the source's profile describes them), fetches each
+//! statement page politely, and publishes it as a [`shared::RawPage`] on JetStream for the
+//! parser.
 //!
-//! * [`config`]: the command line.
+//! * [`config`]: the command line; [`source`]: the source's profile, compiled.
 //! * [`listing`], [`robots`], [`politeness`], [`safety`]: pure logic (parsing, decisions).
 //! * [`lease`] (pure) and [`leader`]: one active poller among replicas, through a lease in
 //!   the key-value bucket.
@@ -22,6 +23,7 @@ pub mod publish;
 pub mod robots;
 pub mod safety;
 pub mod service;
+pub mod source;
 pub mod state;
 
 use std::sync::Arc;
@@ -84,7 +86,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<(), FetcherErr
             .map(|_| ()),
         None => {
             fetcher
-                .run_with_lease(cli.fetch.poll_interval, &mut lease)
+                .run_with_lease(fetcher.poll_interval(), &mut lease)
                 .await
         }
     };

@@ -16,32 +16,6 @@ pub fn parse_retry_after(value: &str, now: SystemTime, cap: Duration) -> Option<
     Some(delay.min(cap))
 }
 
-/// Markers of the anti-bot JavaScript challenge the site serves instead of content.
-const CHALLENGE_MARKERS: [&str; 4] = [
-    "/TSPD/",
-    "window[\"bobcmn\"]",
-    "Please enable JavaScript",
-    "Data processing... Please, wait.",
-];
-
-/// Whether a response body is the anti-bot challenge page rather than content.
-///
-/// A real statement can quote "Please enable JavaScript" in its text, so a body is taken as
-/// a challenge when it carries one of the script markers, or when it carries a text marker
-/// and no statement markup.
-pub fn is_challenge(body: &[u8]) -> bool {
-    // Challenge pages are small; look at the first 64 KiB only.
-    let head = &body[..body.len().min(64 * 1024)];
-    let text = String::from_utf8_lossy(head);
-    let script_marker = text.contains(CHALLENGE_MARKERS[0]) || text.contains(CHALLENGE_MARKERS[1]);
-    let text_marker = text.contains(CHALLENGE_MARKERS[2]) || text.contains(CHALLENGE_MARKERS[3]);
-    let looks_like_content = text.contains("article-content")
-        || text.contains("announce__item")
-        || text.contains("<rss")
-        || text.contains("photo-content");
-    script_marker || (text_marker && !looks_like_content)
-}
-
 /// How an attempt ended, as far as the decision needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptOutcome {
@@ -218,29 +192,6 @@ mod tests {
         assert_eq!(parse_retry_after(&past, now, CAP), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now, CAP), None);
         assert_eq!(parse_retry_after("-5", now, CAP), None);
-    }
-
-    #[test]
-    fn challenge_pages_are_recognised() {
-        assert!(is_challenge(
-            br#"<html><script src="/TSPD/08a?type=7"></script></html>"#
-        ));
-        assert!(is_challenge(br#"<script>window["bobcmn"] = "1";</script>"#));
-        assert!(is_challenge(
-            b"<html><body>Please enable JavaScript to view the page content.</body></html>"
-        ));
-        assert!(is_challenge(
-            b"<html><body>Data processing... Please, wait.</body></html>"
-        ));
-        assert!(!is_challenge(
-            b"<html><div class=\"text article-content\"><p>Hello</p></div></html>"
-        ));
-        // A statement quoting the phrase is still a statement.
-        assert!(!is_challenge(
-            b"<div class=\"text article-content\"><p>The banner said: Please enable JavaScript.</p></div>"
-        ));
-        assert!(!is_challenge(b""));
-        assert!(!is_challenge(&[0xff, 0xfe, 0x00]));
     }
 
     fn policy() -> RetryPolicy {

@@ -6,8 +6,7 @@ use async_nats::jetstream::object_store::ObjectStore;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use shared::messages::{
-    Body, Compression, Lang, ListingHint, RAW_PAGE_SCHEMA_VERSION, RawPage, SOURCE_MID_RU,
-    hex_digest,
+    Body, Compression, Lang, ListingHint, RAW_PAGE_SCHEMA_VERSION, RawPage, hex_digest,
 };
 use shared::nats::{NatsError, publish_durable};
 use shared::subjects::{self, LARGE_PAGE_BUCKET};
@@ -22,8 +21,9 @@ const PAYLOAD_MARGIN: usize = 1024;
 /// Largest object-store chunk (the client's default).
 const MAX_CHUNK: usize = 128 * 1024;
 
-/// Builds the raw page of a fetched statement.
+/// Builds the raw page of a statement of `source` (the profile's name, `mid.ru`).
 pub fn raw_page(
+    source: &str,
     doc_id: &str,
     lang: Lang,
     page: &Page,
@@ -32,7 +32,7 @@ pub fn raw_page(
 ) -> RawPage {
     RawPage {
         schema_version: RAW_PAGE_SCHEMA_VERSION,
-        source: SOURCE_MID_RU.to_string(),
+        source: source.to_string(),
         doc_id: doc_id.to_string(),
         lang,
         url: page.url.to_string(),
@@ -177,7 +177,14 @@ mod tests {
             section: Some("rss".into()),
             ..Default::default()
         };
-        let raw = raw_page("1950001", Lang::En, &page, Some(hint.clone()), Utc::now());
+        let raw = raw_page(
+            "mid.ru",
+            "1950001",
+            Lang::En,
+            &page,
+            Some(hint.clone()),
+            Utc::now(),
+        );
         assert_eq!(raw.body_sha256, hex_digest(b"<html>hello</html>"));
         assert_eq!(raw.body.decode_inline().unwrap(), b"<html>hello</html>");
         assert_eq!(raw.headers["etag"], "\"a\"");

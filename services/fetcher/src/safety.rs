@@ -1,59 +1,135 @@
-//! What may be fetched: only http(s) URLs on the configured site, only HTML/XML answers.
-//! Pure logic, no I/O.
+//! What may be fetched: only http(s) URLs on the hosts of the source's base URLs (the
+//! profile's, or `--base-url`), only HTML/XML answers. Pure logic, no I/O.
+//!
+//! A profile cannot widen this: its paths are resolved on the base URLs, and a link or a
+//! redirect to any other host is refused (links to a host the profile declares are mapped
+//! onto the configured base URL of that language: a mirror or the fixture site).
 
+use std::collections::BTreeMap;
+
+use shared::messages::Lang;
+use shared::profile::bare_host;
 use url::{Host, Url};
 
-/// The canonical host of the real site: absolute links in its pages say `https://mid.ru/...`.
-/// Their paths are mapped onto the configured base URL (a mirror or the fixture site).
-pub const CANONICAL_HOST: &str = "mid.ru";
-
-/// The site being fetched: scheme, host and port of `--base-url`.
+/// The base URL of every language of the source.
 #[derive(Debug, Clone)]
 pub struct Site {
-    base: Url,
+    /// Where each language is fetched from (path kept: `https://mid.ru/en/`).
+    bases: BTreeMap<Lang, Url>,
+    /// The profile's own base URL of each language: absolute links to these hosts are
+    /// mapped onto `bases`.
+    canonical: BTreeMap<Lang, Url>,
 }
 
 /// Why a base URL is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
     /// Not a URL.
-    #[error("--base-url {0:?} is not a URL: {1}; write it like https://mid.ru")]
+    #[error(
+        "--base-url {0:?} is not a URL: {1}; write it like https://mid.ru, or LANG=URL,LANG=URL"
+    )]
     Parse(String, url::ParseError),
-    /// Not http(s) or without a host.
-    #[error("--base-url {0:?} must be an http:// or https:// URL with a host, like https://mid.ru")]
+    /// Not http(s), without a host, or with a path.
+    #[error(
+        "--base-url {0:?} must be an http:// or https:// URL with a host and no path, like https://mid.ru (the paths come from the source's profile)"
+    )]
     Scheme(String),
+    /// A language without a base URL in the `LANG=URL` form.
+    #[error("--base-url gives no URL for {0}: give one URL for every language, or add {0}=URL")]
+    MissingLang(Lang),
+    /// A `LANG=` that is not a language.
+    #[error("--base-url {0:?}: {1}")]
+    BadLang(String, String),
+    /// A profile base URL on a host the profile does not declare.
+    #[error(
+        "the profile's base URL {0} is not on a host it declares in `hosts`; add the host to `hosts`"
+    )]
+    Undeclared(String),
 }
 
 impl Site {
-    /// Parses `--base-url`.
-    pub fn new(base: &str) -> Result<Self, SiteError> {
-        let mut url = Url::parse(base).map_err(|e| SiteError::Parse(base.to_string(), e))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(SiteError::Scheme(base.to_string()));
+    /// The site of a source: `profile_bases` (the profile's base URL per language, on
+    /// `hosts`), moved onto `base_url` (`--base-url`: one URL, or `LANG=URL,LANG=URL`) when
+    /// given: the scheme, host and port are replaced, the path is kept.
+    pub fn new(
+        profile_bases: &BTreeMap<Lang, String>,
+        hosts: &[String],
+        base_url: Option<&str>,
+        langs: &[Lang],
+    ) -> Result<Self, SiteError> {
+        let mut canonical = BTreeMap::new();
+        for (&lang, base) in profile_bases {
+            let url = Url::parse(base).map_err(|e| SiteError::Parse(base.clone(), e))?;
+            let declared = url
+                .host_str()
+                .is_some_and(|h| hosts.iter().any(|d| bare_host(d) == bare_host(h)));
+            if !declared || !matches!(url.scheme(), "http" | "https") {
+                return Err(SiteError::Undeclared(base.clone()));
+            }
+            canonical.insert(lang, url);
         }
-        url.set_path("/");
-        url.set_query(None);
-        url.set_fragment(None);
-        Ok(Site { base: url })
+        let overrides = match base_url {
+            Some(text) => Some(parse_base_urls(text)?),
+            None => None,
+        };
+        let mut bases = BTreeMap::new();
+        for (&lang, url) in &canonical {
+            let origin = match &overrides {
+                None => None,
+                Some(BaseUrls::All(origin)) => Some(origin),
+                Some(BaseUrls::PerLang(map)) => match map.get(&lang) {
+                    Some(origin) => Some(origin),
+                    None if langs.contains(&lang) => return Err(SiteError::MissingLang(lang)),
+                    None => continue,
+                },
+            };
+            let mut base = url.clone();
+            if let Some(origin) = origin {
+                move_onto(&mut base, origin);
+            }
+            bases.insert(lang, base);
+        }
+        Ok(Site { bases, canonical })
     }
 
-    /// The base URL (path `/`).
-    pub fn base(&self) -> &Url {
-        &self.base
+    /// The base URL of `lang`.
+    pub fn base(&self, lang: Lang) -> Option<&Url> {
+        self.bases.get(&lang)
     }
 
-    /// The host, without `www.`.
-    pub fn bare_host(&self) -> String {
-        bare(self.base.host_str().unwrap_or(""))
+    /// The URL of `path` (relative to the language's base URL, as in profiles).
+    pub fn url(&self, lang: Lang, path: &str) -> Option<Url> {
+        let url = self.base(lang)?.join(path).ok()?;
+        self.is_allowed(&url).then_some(url)
     }
 
-    /// The URL of `path_and_query` (e.g. `/en/rss.php`) on this site.
-    pub fn url(&self, path_and_query: &str) -> Option<Url> {
-        self.base.join(path_and_query).ok()
+    /// The distinct origins (`http://127.0.0.1:8700/`) of `langs`, for robots.txt.
+    pub fn origins(&self) -> Vec<Url> {
+        let mut origins: Vec<Url> = Vec::new();
+        for base in self.bases.values() {
+            let mut origin = base.clone();
+            origin.set_path("/");
+            origin.set_query(None);
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
+        }
+        origins
     }
 
-    /// Whether `url` may be requested: http(s), on this site's host (or its `www.` variant,
-    /// or the other way round), on this site's port.
+    /// The hosts fetched from, for logs (`127.0.0.1`, `mid.ru`).
+    pub fn hosts(&self) -> String {
+        let mut hosts: Vec<String> = self
+            .bases
+            .values()
+            .filter_map(|b| b.host_str().map(bare_host))
+            .collect();
+        hosts.dedup();
+        hosts.join(", ")
+    }
+
+    /// Whether `url` may be requested: http(s), without credentials, on the host and port of
+    /// one of the base URLs (`www.` ignored; http → https on default ports is the same site).
     pub fn is_allowed(&self, url: &Url) -> bool {
         if !matches!(url.scheme(), "http" | "https") {
             return false;
@@ -64,47 +140,110 @@ impl Site {
         let Some(host) = url.host_str() else {
             return false;
         };
-        if bare(host) != self.bare_host() {
-            return false;
-        }
-        let same_port = url.port_or_known_default() == self.base.port_or_known_default();
-        // An upgrade from http to https on the default ports is the same site.
-        let upgrade = self.base.scheme() == "http"
-            && url.scheme() == "https"
-            && self.base.port().is_none()
-            && url.port().is_none();
-        same_port || upgrade
+        let host = bare_host(host);
+        self.bases.values().any(|base| {
+            if base.host_str().map(bare_host) != Some(host.clone()) {
+                return false;
+            }
+            let same_port = url.port_or_known_default() == base.port_or_known_default();
+            // An upgrade from http to https on the default ports is the same site.
+            let upgrade = base.scheme() == "http"
+                && url.scheme() == "https"
+                && base.port().is_none()
+                && url.port().is_none();
+            same_port || upgrade
+        })
     }
 
-    /// Resolves a link found in a listing or feed: relative links against the base; absolute
-    /// links on this site are kept, links on the canonical site (`mid.ru`) are mapped onto
-    /// this site's base; anything else (other hosts, `file:`, `javascript:`, private
-    /// addresses of other hosts) gives `None`.
-    pub fn resolve_link(&self, link: &str) -> Option<Url> {
-        let link = link.trim();
-        let url = self.base.join(link).ok()?;
+    /// Resolves a link found in a listing or feed of `lang` at `page`: relative links against
+    /// the page's URL; absolute links on the site are kept; links to a host of the
+    /// profile's own base URLs are moved onto the configured base URL of their language;
+    /// anything else (other hosts, `file:`, `javascript:`, private addresses) gives `None`.
+    pub fn resolve_link(&self, lang: Lang, page: &Url, link: &str) -> Option<Url> {
+        self.base(lang)?;
+        let url = page.join(link.trim()).ok()?;
         if self.is_allowed(&url) {
             return Some(url);
         }
-        let canonical = matches!(url.scheme(), "http" | "https")
-            && matches!(url.host(), Some(Host::Domain(d)) if bare(d) == CANONICAL_HOST)
-            && url.port().is_none()
-            && url.username().is_empty();
-        if canonical {
-            let mut mapped = self.base.clone();
-            mapped.set_path(url.path());
-            mapped.set_query(url.query());
-            return Some(mapped);
+        let Some(Host::Domain(domain)) = url.host() else {
+            return None;
+        };
+        if !matches!(url.scheme(), "http" | "https")
+            || url.port().is_some()
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
+            return None;
         }
-        None
+        let host = bare_host(domain);
+        // The language whose profile base URL is on that host and is the longest prefix of
+        // the link's path (mid.ru: `/ru/` for a Russian link), preferring `lang`.
+        let target = self
+            .canonical
+            .iter()
+            .filter(|(l, c)| {
+                self.bases.contains_key(l) && c.host_str().map(bare_host) == Some(host.clone())
+            })
+            .max_by_key(|(l, c)| {
+                let prefix = url.path().starts_with(c.path());
+                (prefix, c.path().len() * usize::from(prefix), **l == lang)
+            })
+            .map(|(l, _)| *l)?;
+        let mut mapped = url.clone();
+        move_onto(&mut mapped, self.bases.get(&target)?);
+        self.is_allowed(&mapped).then_some(mapped)
     }
 }
 
-fn bare(host: &str) -> String {
-    let host = host.to_ascii_lowercase();
-    host.strip_prefix("www.")
-        .map(str::to_string)
-        .unwrap_or(host)
+/// `--base-url` as given.
+enum BaseUrls {
+    All(Url),
+    PerLang(BTreeMap<Lang, Url>),
+}
+
+fn parse_base_urls(text: &str) -> Result<BaseUrls, SiteError> {
+    let origin = |s: &str| -> Result<Url, SiteError> {
+        let url = Url::parse(s.trim()).map_err(|e| SiteError::Parse(s.to_string(), e))?;
+        if !matches!(url.scheme(), "http" | "https")
+            || url.host_str().is_none()
+            || !url.path().trim_matches('/').is_empty()
+            || url.query().is_some()
+            || !url.username().is_empty()
+        {
+            return Err(SiteError::Scheme(s.to_string()));
+        }
+        Ok(url)
+    };
+    let text = text.trim();
+    let per_lang = text
+        .split_once('=')
+        .is_some_and(|(lang, _)| !lang.contains(':') && !lang.contains('/'));
+    if !per_lang {
+        return Ok(BaseUrls::All(origin(text)?));
+    }
+    let mut map = BTreeMap::new();
+    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (lang, url) = part
+            .split_once('=')
+            .ok_or_else(|| SiteError::BadLang(part.into(), "expected LANG=URL".into()))?;
+        let lang: Lang = lang
+            .trim()
+            .parse()
+            .map_err(|e: shared::messages::UnknownLang| {
+                SiteError::BadLang(part.into(), e.to_string())
+            })?;
+        map.insert(lang, origin(url)?);
+    }
+    Ok(BaseUrls::PerLang(map))
+}
+
+/// Replaces the scheme, host and port of `url` with those of `origin`.
+fn move_onto(url: &mut Url, origin: &Url) {
+    let mut moved = origin.clone();
+    moved.set_path(url.path());
+    moved.set_query(url.query());
+    moved.set_fragment(None);
+    *url = moved;
 }
 
 /// Whether a response's Content-Type is one the fetcher accepts: HTML, XML (RSS/Atom), and
@@ -129,107 +268,4 @@ pub fn content_type_allowed(content_type: Option<&str>) -> bool {
             | "application/atom+xml"
             | "text/plain"
     )
-}
-
-/// The document id of a statement URL path: its last all-digit segment of 5 to 9 digits.
-pub fn doc_id_from_path(path: &str) -> Option<String> {
-    path.split('/')
-        .filter(|s| !s.is_empty())
-        .rev()
-        .find(|s| (5..=9).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
-        .map(str::to_string)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_configured_host_is_allowed() {
-        let site = Site::new("https://mid.ru").unwrap();
-        let ok = |s: &str| site.is_allowed(&Url::parse(s).unwrap());
-        assert!(ok("https://mid.ru/en/foreign_policy/news/1950001/"));
-        assert!(ok("https://www.mid.ru/en/"));
-        assert!(ok("https://MID.ru/en/"));
-        assert!(!ok("https://evil.example/en/"));
-        assert!(!ok("https://mid.ru.evil.example/en/"));
-        assert!(!ok("file:///etc/passwd"));
-        assert!(!ok("ftp://mid.ru/"));
-        assert!(!ok("https://mid.ru:8443/en/"));
-        assert!(!ok("https://user:pw@mid.ru/en/"));
-        assert!(!ok("http://127.0.0.1/en/"));
-        assert!(!ok("http://169.254.169.254/latest/meta-data/"));
-        // No downgrade to plain http; an upgrade is fine.
-        assert!(!ok("http://mid.ru/en/"));
-        let plain = Site::new("http://mid.ru").unwrap();
-        assert!(plain.is_allowed(&Url::parse("https://www.mid.ru/en/").unwrap()));
-        assert!(!plain.is_allowed(&Url::parse("https://mid.ru:8443/en/").unwrap()));
-    }
-
-    #[test]
-    fn links_resolve_onto_the_base() {
-        let site = Site::new("http://127.0.0.1:8080/").unwrap();
-        assert_eq!(
-            site.resolve_link("/en/foreign_policy/news/1950001/")
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:8080/en/foreign_policy/news/1950001/"
-        );
-        assert_eq!(
-            site.resolve_link("https://mid.ru/ru/foreign_policy/news/1950001/?x=1")
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:8080/ru/foreign_policy/news/1950001/?x=1"
-        );
-        assert_eq!(
-            site.resolve_link("http://127.0.0.1:8080/en/rss.php")
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:8080/en/rss.php"
-        );
-        assert!(site.resolve_link("http://127.0.0.1:9999/en/").is_none());
-        assert!(site.resolve_link("http://10.0.0.1/en/").is_none());
-        assert!(site.resolve_link("https://example.com/en/").is_none());
-        assert!(site.resolve_link("file:///etc/passwd").is_none());
-        assert!(site.resolve_link("javascript:alert(1)").is_none());
-        assert!(site.resolve_link("https://mid.ru:444/x").is_none());
-    }
-
-    #[test]
-    fn base_url_must_be_http() {
-        assert!(Site::new("ftp://mid.ru").is_err());
-        assert!(Site::new("mid.ru").is_err());
-        assert_eq!(
-            Site::new("https://www.mid.ru/en/").unwrap().bare_host(),
-            "mid.ru"
-        );
-    }
-
-    #[test]
-    fn content_types() {
-        assert!(content_type_allowed(Some(
-            "text/html; charset=windows-1251"
-        )));
-        assert!(content_type_allowed(Some("application/rss+xml")));
-        assert!(content_type_allowed(Some("TEXT/XML")));
-        assert!(content_type_allowed(None));
-        assert!(!content_type_allowed(Some("application/pdf")));
-        assert!(!content_type_allowed(Some("image/jpeg")));
-        assert!(!content_type_allowed(Some("application/octet-stream")));
-    }
-
-    #[test]
-    fn doc_ids() {
-        assert_eq!(
-            doc_id_from_path("/en/foreign_policy/news/1950001/").as_deref(),
-            Some("1950001")
-        );
-        assert_eq!(
-            doc_id_from_path("/ru/press_service/spokesman/kommentarii/987654").as_deref(),
-            Some("987654")
-        );
-        assert_eq!(doc_id_from_path("/en/foreign_policy/news/"), None);
-        assert_eq!(doc_id_from_path("/en/2024/"), None);
-        assert_eq!(doc_id_from_path("/en/12345678901/"), None);
-    }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream;
 use chrono::{NaiveDate, Utc};
 use futures_util::StreamExt;
-use shared::messages::{Lang, ListingHint, SOURCE_MID_RU, hex_digest};
+use shared::messages::{Lang, ListingHint, hex_digest};
 use shared::nats::NatsError;
 use shared::subjects;
 use tokio_util::sync::CancellationToken;
@@ -18,24 +18,25 @@ use crate::config::FetchArgs;
 use crate::http::{Fetched, Http, HttpError, HttpSettings, Page, Validators, human};
 use crate::leader::{LeaseHandle, LeaseSettings, Standing};
 use crate::lease::holder_id;
-use crate::listing::{ListingItem, day_listing_path, parse_listing, parse_rss, section_path};
+use crate::listing::{ListingItem, parse_feed, parse_listing};
 use crate::metrics::Metrics;
 use crate::ordered::in_order;
 use crate::politeness::RetryPolicy;
 use crate::publish::{PublishError, Publisher, raw_page};
-use crate::safety::{Site, SiteError};
+use crate::source::{Source, SourceError};
 use crate::state::{Checkpoint, SeenEntry, State, StateError};
-
-/// Items a date-filtered listing shows at most; a full page may hide more (pagination is
-/// forbidden by robots.txt).
-const LISTING_PAGE_SIZE: usize = 20;
 
 /// Errors of the fetcher.
 #[derive(Debug, thiserror::Error)]
 pub enum FetcherError {
-    /// Bad `--base-url`.
+    /// The source's profile, `--base-url`, `--langs`.
     #[error(transparent)]
-    Site(#[from] SiteError),
+    Source(#[from] SourceError),
+    /// The source has no date-filtered listing.
+    #[error(
+        "{0} has no date-filtered listing (its profile has no fetch.backfill), so it cannot be backfilled day by day; its polls read the newest listing pages"
+    )]
+    NoBackfill(String),
     /// HTTP client set-up.
     #[error(transparent)]
     Http(#[from] HttpError),
@@ -119,14 +120,13 @@ pub struct Fetcher {
     http: Arc<Http>,
     state: State,
     kv: async_nats::jetstream::kv::Store,
-    source: String,
+    source: Source,
+    poll_interval: Duration,
     holder: String,
     lease_ttl: Duration,
     lease_renew: Duration,
     lease_wait: Duration,
     publisher: Publisher,
-    langs: Vec<Lang>,
-    sections: Vec<String>,
     recheck_window: Duration,
     recheck_spacing: f64,
     concurrency: usize,
@@ -163,10 +163,14 @@ impl Fetcher {
         metrics: Metrics,
         shutdown: CancellationToken,
     ) -> Result<Self, FetcherError> {
-        let site = Site::new(&args.base_url)?;
+        let source = args.source()?;
+        let politeness = &source.profile.fetch.politeness;
         let settings = HttpSettings {
             user_agent: args.user_agent.clone(),
-            request_interval: args.request_interval,
+            request_interval: args
+                .request_interval
+                .or(politeness.request_interval())
+                .unwrap_or(crate::config::DEFAULT_REQUEST_INTERVAL),
             max_response_bytes: args.max_response_bytes,
             connect_timeout: args.connect_timeout,
             timeout: args.timeout,
@@ -178,31 +182,34 @@ impl Fetcher {
             circuit_threshold: args.circuit_threshold,
             circuit_cooldown: args.circuit_cooldown,
             extra_ca_file: args.extra_ca_file.clone(),
+            anti_bot: source.profile.fetch.anti_bot.clone(),
+            soft_404: source.profile.fetch.soft_404.clone(),
+            robots_txt: politeness.robots_txt,
         };
-        let http = Http::new(site, settings, metrics.clone(), shutdown.clone())?;
+        let http = Http::new(
+            source.site.clone(),
+            settings,
+            metrics.clone(),
+            shutdown.clone(),
+        )?;
         let js = jetstream::new(client.clone());
         shared::nats::ensure_streams(&js, replicas, &shutdown).await?;
         let kv =
             shared::nats::ensure_kv(&js, subjects::FETCHER_BUCKET, 1, replicas, &shutdown).await?;
-        let source = subjects::source_token(SOURCE_MID_RU);
-        let state = State::new(kv.clone(), subjects::FETCHER_BUCKET, &source);
+        let state = State::new(kv.clone(), subjects::FETCHER_BUCKET, source.token());
         let max_payload = match client.server_info().max_payload {
             0 => 1024 * 1024,
             n => n,
         };
         let publisher = Publisher::new(js, max_payload, replicas);
-        let mut sections: Vec<String> = args
-            .sections
-            .iter()
-            .map(|s| normalize_section(s))
-            .filter(|s| s != "/")
-            .collect();
-        sections.dedup();
         let lease_ttl = args.lease_ttl.max(Duration::from_secs(1));
         Ok(Fetcher {
             http: Arc::new(http),
             state,
             kv,
+            poll_interval: args
+                .poll_interval
+                .unwrap_or(crate::config::DEFAULT_POLL_INTERVAL),
             source,
             holder: replica_id(),
             lease_ttl,
@@ -212,8 +219,6 @@ impl Fetcher {
                 .min(lease_ttl / 2),
             lease_wait: args.lease_wait,
             publisher,
-            langs: args.langs.clone(),
-            sections,
             recheck_window: args.recheck_window,
             recheck_spacing: args.recheck_spacing,
             concurrency: args.fetch_concurrency.max(1) as usize,
@@ -247,22 +252,35 @@ impl Fetcher {
         &self.holder
     }
 
-    /// Starts keeping the lease: `lease.mid_ru` for polls, `lease.mid_ru.backfill` for
-    /// backfills (one backfill at a time, independent of the poller).
+    /// The source fetched.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// Time between polls: `--poll-interval`, else the profile's, else 10 minutes.
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
+    /// Starts keeping the lease of the source: `lease.{token}` for polls (`lease.mid_ru`),
+    /// `lease.{token}.backfill` for backfills (one backfill at a time, independent of the
+    /// poller). Fetchers of different sources hold different leases.
     pub fn lease(&self, backfill: bool) -> LeaseHandle {
+        let token = self.source.token();
+        let name = self.source.name();
         let (key, what) = if backfill {
             (
-                format!("lease.{}.backfill", self.source),
-                "the mid.ru backfill",
+                format!("lease.{token}.backfill"),
+                format!("the {name} backfill"),
             )
         } else {
-            (format!("lease.{}", self.source), "mid.ru")
+            (format!("lease.{token}"), name.to_string())
         };
         LeaseHandle::start(
             self.kv.clone(),
             LeaseSettings {
                 key,
-                what: what.to_string(),
+                what,
                 holder: self.holder.clone(),
                 ttl: self.lease_ttl,
                 renew: self.lease_renew,
@@ -354,7 +372,7 @@ impl Fetcher {
     pub async fn poll(&self) -> Result<PollReport, FetcherError> {
         let started = Instant::now();
         let mut report = PollReport::default();
-        for &lang in &self.langs {
+        for &lang in &self.source.langs {
             self.poll_lang(lang, &mut report).await?;
         }
         self.metrics
@@ -365,15 +383,17 @@ impl Fetcher {
     }
 
     async fn poll_lang(&self, lang: Lang, report: &mut PollReport) -> Result<(), FetcherError> {
-        let site = self.http.site().clone();
+        let source = &self.source;
         let mut sources: Vec<(Url, Option<String>)> = Vec::new();
-        if let Some(url) = site.url(&format!("/{lang}/rss.php")) {
-            sources.push((url, None));
+        for feed in source.feeds(lang) {
+            if let Some(url) = source.site.url(lang, &feed.path) {
+                sources.push((url, None));
+            }
         }
-        for section in &self.sections {
-            let path = section_path(section, lang);
-            if let Some(url) = site.url(&format!("/{lang}{path}")) {
-                sources.push((url, Some(path)));
+        for section in source.sections.iter().filter(|s| s.has_lang(lang)) {
+            let path = section.path_for(lang);
+            if let Some(url) = source.site.url(lang, path) {
+                sources.push((url, Some(section_label(path))));
             }
         }
         let mut items: Vec<ListingItem> = Vec::new();
@@ -392,8 +412,8 @@ impl Fetcher {
                 Ok(Fetched::Page(page)) => {
                     let text = String::from_utf8_lossy(&page.body);
                     let found = match &section {
-                        None => parse_rss(&text, &site),
-                        Some(section) => parse_listing(&text, section, &site),
+                        None => parse_feed(&text, &page.url, lang, source),
+                        Some(section) => parse_listing(&text, &page.url, section, lang, source),
                     };
                     tracing::debug!(%url, items = found.len(), "listing read");
                     if found.is_empty() {
@@ -497,7 +517,7 @@ impl Fetcher {
         previous: Option<&SeenEntry>,
     ) -> Result<SeenEntry, FetcherError> {
         let now = Utc::now();
-        let raw = raw_page(doc_id, lang, page, hint.clone(), now);
+        let raw = raw_page(self.source.name(), doc_id, lang, page, hint.clone(), now);
         let sha = raw.body_sha256.clone();
         let duplicate = self.publisher.publish(raw, &page.body).await?;
         tracing::info!(doc_id, %lang, url = %page.url, duplicate, "published raw page");
@@ -607,6 +627,10 @@ impl Fetcher {
                 tracing::warn!(%doc_id, %lang, %url, status, "a published statement is gone from the site");
                 Ok(Rechecked::Gone)
             }
+            Err(HttpError::SoftNotFound { .. }) => {
+                tracing::warn!(%doc_id, %lang, %url, "a published statement is gone from the site (its page is now the site's 'not found' page)");
+                Ok(Rechecked::Gone)
+            }
             Err(err) => {
                 tracing::warn!(%doc_id, %lang, error = %err, "cannot re-check the statement");
                 Ok(Rechecked::Failed(err.to_string()))
@@ -614,8 +638,9 @@ impl Fetcher {
         }
     }
 
-    /// Walks `?activeFrom=D&activeTo=D` listings day by day from the checkpoint, for every
-    /// section and language, and publishes the statements not yet seen.
+    /// Walks the profile's date-filtered listing (`fetch.backfill`; mid.ru:
+    /// `?activeFrom=D&activeTo=D`) day by day from the checkpoint, for every section and
+    /// language, and publishes the statements not yet seen.
     pub async fn backfill(
         &self,
         from: NaiveDate,
@@ -624,6 +649,10 @@ impl Fetcher {
         if from > to {
             return Err(FetcherError::EmptyRange { from, to });
         }
+        let source = &self.source;
+        let Some(dated) = source.backfill() else {
+            return Err(FetcherError::NoBackfill(source.name().to_string()));
+        };
         let total_days = (to - from).num_days() as u64 + 1;
         let mut checkpoint = match self.state.checkpoint(from, to).await? {
             Some(c) => {
@@ -647,18 +676,22 @@ impl Fetcher {
             return Ok(report);
         }
         let started = Instant::now();
-        let site = self.http.site().clone();
         let mut day = checkpoint.next_day;
         while day <= to {
             let mut failed: Vec<String> = Vec::new();
             // The day's listings (sections x languages), requested concurrently and read in
             // order; a statement listed in several sections is fetched once (the first).
-            let mut listings: Vec<(Lang, &String, Url)> = Vec::new();
-            for &lang in &self.langs {
-                for section in &self.sections {
-                    let path = day_listing_path(lang, section, day);
-                    if let Some(url) = site.url(&path) {
-                        listings.push((lang, section, url));
+            let date = day.format(&dated.date_format).to_string();
+            let mut listings: Vec<(Lang, String, Url)> = Vec::new();
+            for &lang in &source.langs {
+                for section in source.sections.iter().filter(|s| s.has_lang(lang)) {
+                    let path = section.path_for(lang);
+                    let dated_path = dated
+                        .template
+                        .replace("{section}", path)
+                        .replace("{date}", &date);
+                    if let Some(url) = source.site.url(lang, &dated_path) {
+                        listings.push((lang, section_label(path), url));
                     }
                 }
             }
@@ -672,8 +705,10 @@ impl Fetcher {
                 let items = match result {
                     Ok(Fetched::Page(page)) => parse_listing(
                         &String::from_utf8_lossy(&page.body),
-                        &section_path(section, lang),
-                        &site,
+                        &page.url,
+                        section,
+                        lang,
+                        source,
                     ),
                     Ok(Fetched::NotModified) => Vec::new(),
                     Err(HttpError::Cancelled) => {
@@ -685,8 +720,10 @@ impl Fetcher {
                         continue;
                     }
                 };
-                if items.len() >= LISTING_PAGE_SIZE {
-                    tracing::warn!(%url, "the day's listing is full ({LISTING_PAGE_SIZE} items): statements beyond the first page cannot be reached, since robots.txt forbids pagination; the feed and other sections may still list them");
+                if let Some(size) = dated.page_size
+                    && items.len() >= size
+                {
+                    tracing::warn!(%url, "the day's listing is full ({size} items): statements beyond its first page are not read; the feed and other sections may still list them");
                 }
                 for item in items {
                     if queued.insert((lang, item.doc_id.clone())) {
@@ -816,14 +853,10 @@ fn merge_item(items: &mut Vec<ListingItem>, index: &mut HashMap<String, usize>, 
     }
 }
 
-/// `/foreign_policy/news` → `/foreign_policy/news/`.
-fn normalize_section(section: &str) -> String {
-    let trimmed = section.trim().trim_matches('/');
-    if trimmed.is_empty() {
-        "/".to_string()
-    } else {
-        format!("/{trimmed}/")
-    }
+/// The section a listing item came from, as raw pages name it: its path with a leading `/`
+/// (`/foreign_policy/news/`).
+fn section_label(path: &str) -> String {
+    format!("/{}", path.trim_start_matches('/'))
 }
 
 #[cfg(test)]
@@ -860,15 +893,14 @@ mod tests {
     }
 
     #[test]
-    fn sections_are_normalized() {
+    fn section_labels_start_with_a_slash() {
         assert_eq!(
-            normalize_section("foreign_policy/news"),
+            section_label("foreign_policy/news/"),
             "/foreign_policy/news/"
         );
         assert_eq!(
-            normalize_section(" /press_service/minister_speeches/ "),
-            "/press_service/minister_speeches/"
+            section_label("/events/president/news"),
+            "/events/president/news"
         );
-        assert_eq!(normalize_section("/"), "/");
     }
 }

@@ -20,7 +20,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry as MetricsRegistry;
 use shared::config::CommonArgs;
 use shared::consumer::{self, BatchHandler, Delivery, Outcome, Stage};
-use shared::messages::{Body, Compression, MAX_DECODED_BODY, RawPage, SOURCE_MID_RU};
+use shared::messages::{Body, Compression, MAX_DECODED_BODY, RawPage};
 use shared::nats::{self, NatsError, publish_durable};
 use shared::ops::{self, StageMetrics};
 use shared::subjects::{self, speech_subject};
@@ -387,7 +387,6 @@ pub async fn run_with_limits(
         consumer,
         spec: subjects::PARSER,
         name: STAGE,
-        source: SOURCE_MID_RU.to_string(),
         metrics,
     };
     let max_payload = client.server_info().max_payload;

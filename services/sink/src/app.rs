@@ -244,7 +244,6 @@ async fn consume(
         consumer,
         spec: subjects::SINK,
         name: "sink",
-        source: shared::messages::SOURCE_MID_RU.to_string(),
         metrics: stage_metrics,
     };
     let handler = SinkHandler::new(store.clone(), sink_metrics, shutdown.clone());

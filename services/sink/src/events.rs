@@ -82,7 +82,11 @@ impl Event {
 /// Whether `record` passes the list filters of `query` (`q` aside), as the stores apply them.
 pub fn matches(query: &Query, record: &SpeechRecord) -> bool {
     let key = sort_key(record);
-    query.lang.is_none_or(|lang| lang == record.lang)
+    query
+        .source
+        .as_deref()
+        .is_none_or(|source| source == record.source)
+        && query.lang.is_none_or(|lang| lang == record.lang)
         && query.kind.is_none_or(|kind| kind == record.kind)
         && query.speaker.as_deref().is_none_or(|needle| {
             let needle = needle.to_lowercase();
@@ -422,6 +426,8 @@ mod tests {
         assert!(event.matches(&query(&[])));
         assert!(event.matches(&query(&[("speaker", "lavrov"), ("kind", "interview")])));
         assert!(!event.matches(&query(&[("lang", "ru")])));
+        assert!(event.matches(&query(&[("source", "mid.ru")])));
+        assert!(!event.matches(&query(&[("source", "kremlin.ru")])));
         assert!(!event.matches(&query(&[("kind", "speech")])));
         assert!(!event.matches(&query(&[("speaker", "Zakharova")])));
         assert!(event.matches(&query(&[("since", "2024-03-01"), ("until", "2024-03-01")])));

@@ -13,6 +13,11 @@ fn filters() -> Vec<Value> {
     let kinds: Vec<&str> = shared::Kind::ALL.iter().map(|k| k.as_str()).collect();
     vec![
         param(
+            "source",
+            "Only records of this source (the profile's name).",
+            json!({ "type": "string", "maxLength": 100, "examples": ["mid.ru", "kremlin.ru", "fmprc.gov.cn"] }),
+        ),
+        param(
             "lang",
             "Only this language.",
             json!({ "type": "string", "enum": langs }),

@@ -35,11 +35,13 @@ impl Endpoint {
     fn accepted(self) -> &'static [&'static str] {
         match self {
             Endpoint::List => &[
-                "lang", "kind", "speaker", "since", "until", "q", "limit", "cursor",
+                "source", "lang", "kind", "speaker", "since", "until", "q", "limit", "cursor",
             ],
-            Endpoint::Feed => &["lang", "kind", "speaker", "since", "until", "q", "limit"],
-            Endpoint::Export => &["lang", "kind", "speaker", "since", "until", "q"],
-            Endpoint::Events => &["lang", "kind", "speaker", "since", "until"],
+            Endpoint::Feed => &[
+                "source", "lang", "kind", "speaker", "since", "until", "q", "limit",
+            ],
+            Endpoint::Export => &["source", "lang", "kind", "speaker", "since", "until", "q"],
+            Endpoint::Events => &["source", "lang", "kind", "speaker", "since", "until"],
         }
     }
 }
@@ -69,6 +71,7 @@ pub fn parse_query(pairs: &[(String, String)], endpoint: Endpoint) -> Result<Que
         }
         seen.push(key);
         match key {
+            "source" => query.source = Some(parse_source(value)?),
             "lang" => {
                 query.lang = Some(
                     value
@@ -115,6 +118,26 @@ pub fn parse_query(pairs: &[(String, String)], endpoint: Endpoint) -> Result<Que
         query.limit = MAX_LIMIT;
     }
     Ok(query)
+}
+
+/// Longest accepted `source`.
+pub const MAX_SOURCE_CHARS: usize = 100;
+
+/// A source name as records carry it (`mid.ru`, `kremlin.ru`): lower-case letters, digits,
+/// dots and dashes.
+fn parse_source(value: &str) -> Result<String, ParamError> {
+    let name = value.trim();
+    let ok = !name.is_empty()
+        && name.len() <= MAX_SOURCE_CHARS
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !ok {
+        return Err(err(
+            "source must be a source name: lower-case letters, digits, dots and dashes, e.g. source=kremlin.ru",
+        ));
+    }
+    Ok(name.to_string())
 }
 
 fn parse_speaker(value: &str) -> Result<String, ParamError> {
@@ -342,6 +365,19 @@ mod tests {
 
     fn parse(list: &[(&str, &str)]) -> Result<Query, ParamError> {
         parse_query(&pairs(list), Endpoint::List)
+    }
+
+    #[test]
+    fn the_source_filter_takes_a_source_name() {
+        let q = parse(&[("source", "kremlin.ru")]).unwrap();
+        assert_eq!(q.source.as_deref(), Some("kremlin.ru"));
+        for bad in ["", "Kremlin.ru", "a' OR '1'='1", "x y", &"a".repeat(101)] {
+            assert!(parse(&[("source", bad)]).is_err(), "{bad}");
+        }
+        for endpoint in [Endpoint::Feed, Endpoint::Export] {
+            let q = parse_query(&pairs(&[("source", "fmprc.gov.cn")]), endpoint).unwrap();
+            assert_eq!(q.source.as_deref(), Some("fmprc.gov.cn"));
+        }
     }
 
     #[test]

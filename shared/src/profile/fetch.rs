@@ -15,6 +15,9 @@ use crate::messages::Lang;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FetchProfile {
+    /// Languages fetched when `--langs` is not given (default: every language of the source).
+    #[serde(default)]
+    pub langs: Option<Vec<Lang>>,
     /// Listing sections polled for new statements.
     #[serde(default)]
     pub sections: Vec<Section>,
@@ -109,6 +112,10 @@ pub struct Backfill {
     pub template: String,
     /// chrono `strftime` format of `{date}` (`%d.%m.%Y`).
     pub date_format: String,
+    /// Items one page of the listing shows at most: a full page warns that more may be
+    /// hidden (mid.ru: 20).
+    #[serde(default)]
+    pub page_size: Option<usize>,
 }
 
 /// Selectors of a listing page (CSS, checked at load).
@@ -128,6 +135,14 @@ pub struct ListingSelectors {
     /// Its date, inside the item.
     #[serde(default)]
     pub date: Option<String>,
+    /// Read the date from this attribute (`datetime`) of the date element (or of the day
+    /// heading, or an element inside it) instead of its text.
+    #[serde(default)]
+    pub date_attr: Option<String>,
+    /// A heading before a group of items that gives their date (kremlin.ru's day headings
+    /// `h2.events__title`), for items without a date of their own.
+    #[serde(default)]
+    pub day_heading: Option<String>,
     /// Its time, inside the item.
     #[serde(default)]
     pub time: Option<String>,
@@ -153,6 +168,19 @@ pub struct AntiBot {
 }
 
 impl AntiBot {
+    /// Whether a response body (its first 64 KiB) is the challenge page: it carries a script
+    /// marker, or a text marker and none of the content markers.
+    pub fn is_challenge(&self, body: &[u8]) -> bool {
+        let head = &body[..body.len().min(64 * 1024)];
+        let text = String::from_utf8_lossy(head);
+        let has = |markers: &[String]| {
+            markers
+                .iter()
+                .any(|m| !m.is_empty() && text.contains(m.as_str()))
+        };
+        has(&self.script_markers) || (has(&self.text_markers) && !has(&self.content_markers))
+    }
+
     /// The first marker found in `text`: script markers first, then text markers (whatever
     /// else the page holds).
     pub fn marker_in<'a>(&'a self, text: &str) -> Option<&'a str> {

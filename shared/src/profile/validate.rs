@@ -296,6 +296,7 @@ fn check_fetch(profile: &SourceProfile) -> Result<(), ProfileError> {
         ("fetch.listing.date", listing.date.as_ref()),
         ("fetch.listing.time", listing.time.as_ref()),
         ("fetch.listing.tags", listing.tags.as_ref()),
+        ("fetch.listing.day_heading", listing.day_heading.as_ref()),
     ];
     for (key, css) in selectors {
         if let Some(css) = css {

@@ -197,6 +197,8 @@ impl Cursor {
 /// A validated listing query. Build it with [`crate::params`] from untrusted input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
+    /// Only this source (`kremlin.ru`).
+    pub source: Option<String>,
     /// Only this language.
     pub lang: Option<Lang>,
     /// Only this kind.
@@ -218,6 +220,7 @@ pub struct Query {
 impl Default for Query {
     fn default() -> Self {
         Query {
+            source: None,
             lang: None,
             kind: None,
             speaker: None,

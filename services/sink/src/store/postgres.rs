@@ -384,6 +384,9 @@ const HEADLINE_OPTIONS: &str = "'StartSel=<mark>, StopSel=</mark>, MaxWords=32, 
 
 /// Appends the filters of `query` (not `q`, not the cursor) to a `WHERE` clause.
 fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &Query) {
+    if let Some(source) = &query.source {
+        sql.push(" AND s.source = ").push_bind(source.clone());
+    }
     if let Some(lang) = query.lang {
         sql.push(" AND s.lang = ").push_bind(lang.as_str());
     }

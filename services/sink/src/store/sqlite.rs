@@ -319,6 +319,9 @@ impl Store for SqliteStore {
 
 /// Appends the filters of `query` (not `q`, not the cursor) to a `WHERE` clause.
 fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &Query) {
+    if let Some(source) = &query.source {
+        sql.push(" AND s.source = ").push_bind(source.clone());
+    }
     if let Some(lang) = query.lang {
         sql.push(" AND s.lang = ").push_bind(lang.as_str());
     }

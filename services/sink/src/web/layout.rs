@@ -12,6 +12,8 @@ pub const ASSETS_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// (an empty form field means "any").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filters {
+    /// `source` (`kremlin.ru`).
+    pub source: Option<String>,
     /// `lang`.
     pub lang: Option<String>,
     /// `kind`.
@@ -40,6 +42,7 @@ impl Filters {
                 continue;
             }
             let slot = match key.as_str() {
+                "source" => &mut filters.source,
                 "lang" => &mut filters.lang,
                 "kind" => &mut filters.kind,
                 "speaker" => &mut filters.speaker,
@@ -66,6 +69,7 @@ impl Filters {
         if search {
             add("q", &self.q);
         }
+        add("source", &self.source);
         add("lang", &self.lang);
         add("kind", &self.kind);
         add("speaker", &self.speaker);

@@ -206,6 +206,15 @@ fn filter_form(ui: Ui, f: &Filters, search: bool) -> Markup {
             fieldset {
                 legend { (t.filters) }
                 div.field {
+                    label for="f-source" { (t.source) }
+                    select #f-source name="source" {
+                        option value="" { (t.all) }
+                        @for name in source_options(f.source.as_deref()) {
+                            option value=(name) selected[f.source.as_deref() == Some(name)] { (name) }
+                        }
+                    }
+                }
+                div.field {
                     label for="f-lang" { (t.language) }
                     select #f-lang name="lang" {
                         option value="" { (t.all) }
@@ -249,4 +258,14 @@ fn filter_form(ui: Ui, f: &Filters, search: bool) -> Markup {
             }
         }
     }
+}
+
+/// The sources the filter offers: the built-in ones, and the one of the URL when it is another
+/// (a user's profile).
+fn source_options(current: Option<&str>) -> Vec<&str> {
+    let mut names: Vec<&str> = shared::profile::BUILTIN_NAMES.to_vec();
+    if let Some(current) = current.filter(|c| !names.contains(c)) {
+        names.push(current);
+    }
+    names
 }

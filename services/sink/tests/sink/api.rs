@@ -268,7 +268,7 @@ async fn openapi_and_ops_endpoints() {
     assert_eq!(
         params,
         vec![
-            "lang", "kind", "speaker", "since", "until", "q", "limit", "cursor"
+            "source", "lang", "kind", "speaker", "since", "until", "q", "limit", "cursor"
         ]
     );
     assert_eq!(app.get("/healthz").await.0, 200);

@@ -213,7 +213,16 @@ async fn redelivery_is_a_no_op_and_edits_are_versions<S: Store>(store: S) {
 }
 
 async fn filters_select_records<S: Store>(store: S) {
-    store.store_batch(&sample()).await.expect("store");
+    let mut records = sample();
+    // One record of another source, with the same document id as a mid.ru one.
+    let mut kremlin = records[0].clone();
+    kremlin.source = "kremlin.ru".into();
+    kremlin.id = "kremlin.ru:1:en".into();
+    kremlin.kind = Kind::Other;
+    kremlin.speakers = vec!["Vladimir Putin".into()];
+    kremlin.published_at = chrono::DateTime::parse_from_rfc3339("2023-01-01T10:00:00+03:00").ok();
+    records.push(kremlin);
+    store.store_batch(&records).await.expect("store");
     let q = |f: fn(&mut Query)| {
         let mut query = Query::default();
         f(&mut query);
@@ -222,6 +231,21 @@ async fn filters_select_records<S: Store>(store: S) {
     assert_eq!(
         list_ids(&store, &q(|q| q.lang = Some(Lang::Ru))).await,
         vec!["mid.ru:2:ru"]
+    );
+    assert_eq!(
+        list_ids(&store, &q(|q| q.source = Some("kremlin.ru".into()))).await,
+        vec!["kremlin.ru:1:en"]
+    );
+    assert_eq!(
+        list_ids(
+            &store,
+            &q(|q| {
+                q.source = Some("mid.ru".into());
+                q.kind = Some(Kind::Interview);
+            })
+        )
+        .await,
+        vec!["mid.ru:1:en"]
     );
     assert_eq!(
         list_ids(&store, &q(|q| q.kind = Some(Kind::Speech))).await,
