@@ -6,6 +6,7 @@ mod hostile;
 mod pipeline;
 mod reading_room;
 mod resilience;
+mod secrets;
 mod security;
 mod site;
 mod soak;

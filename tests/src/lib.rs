@@ -5,6 +5,7 @@ pub mod archive;
 pub mod browser;
 pub mod database;
 pub mod nats;
+pub mod pg_cluster;
 pub mod pipeline;
 pub mod proxy;
 pub mod rng;
@@ -19,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub use browser::Browser;
 pub use database::TempDatabase;
 pub use nats::{NatsServer, cluster_operator_url, cluster_url, connect as connect_nats, free_port};
+pub use pg_cluster::PgCluster;
 pub use pipeline::{FetcherMode, Pipeline, PipelineOptions, SiteCorpus};
 pub use proxy::TcpProxy;
 pub use services::{

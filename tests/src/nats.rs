@@ -144,6 +144,11 @@ impl NatsServer {
         )
     }
 
+    /// The password of `identity` on this server.
+    pub fn password(&self, identity: Identity) -> String {
+        self.auth.password(identity)
+    }
+
     /// The environment giving a service `identity` on this server (user, password file, and
     /// the CA when TLS is on); add `NATS_URL` yourself.
     pub fn env(&self, identity: Identity) -> Vec<(String, String)> {

@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::services::{Service, http_get};
 use crate::site::{Corpus, FixtureSite};
-use crate::{Identity, NatsServer, TempDir, cluster_operator_url, cluster_url, free_port};
+use crate::{Identity, NatsServer, TempDir, TestCa, cluster_operator_url, cluster_url, free_port};
 
 /// Which statements the fixture site serves.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +49,9 @@ pub struct PipelineOptions {
     pub fetcher_args: Vec<String>,
     /// Extra parser flags (e.g. `--source-file` of a user's profile).
     pub parser_args: Vec<String>,
+    /// NATS over TLS with a certificate signed by this CA (one node only); the services
+    /// get `NATS_TLS_CA`.
+    pub nats_tls: Option<Arc<TestCa>>,
 }
 
 impl Default for PipelineOptions {
@@ -60,6 +64,7 @@ impl Default for PipelineOptions {
             database_url: None,
             fetcher_args: Vec::new(),
             parser_args: Vec::new(),
+            nats_tls: None,
         }
     }
 }
@@ -90,10 +95,11 @@ pub struct Pipeline {
 impl Pipeline {
     /// Starts NATS, the fixture site, the parser and sink, and (unless manual) the fetcher.
     pub async fn start(options: PipelineOptions) -> Pipeline {
-        let nats = if options.nats_nodes > 1 {
-            NatsServer::start_cluster(options.nats_nodes)
-        } else {
-            vec![NatsServer::start()]
+        let nats = match (&options.nats_tls, options.nats_nodes) {
+            (Some(ca), 1) => vec![NatsServer::start_tls(Arc::clone(ca))],
+            (Some(_), nodes) => panic!("NATS over TLS is for one node, not {nodes}"),
+            (None, nodes) if nodes > 1 => NatsServer::start_cluster(nodes),
+            (None, _) => vec![NatsServer::start()],
         };
         let nats_url = cluster_url(&nats);
         let site = match &options.corpus {

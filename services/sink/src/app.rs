@@ -72,6 +72,17 @@ pub struct SinkArgs {
     pub limits: crate::limits::ApiLimits,
 }
 
+impl SinkArgs {
+    /// The database URL: the contents of --database-url-file when given, else --database-url.
+    /// An error names the file, never its contents.
+    pub fn resolved_database_url(&self) -> Result<String, String> {
+        match &self.database_url_file {
+            Some(path) => shared::config::read_secret_file("--database-url-file", path),
+            None => Ok(self.database_url.clone()),
+        }
+    }
+}
+
 type StoreSlot = Arc<OnceLock<AnyStore>>;
 
 fn readiness(store: StoreSlot, nats: &NatsHandle) -> ReadinessCheck {
@@ -151,16 +162,13 @@ pub async fn run(
         shutdown.clone(),
     );
 
-    let database_url = match &args.database_url_file {
-        Some(path) => match shared::config::read_secret_file("--database-url-file", path) {
-            Ok(url) => url,
-            Err(err) => {
-                shutdown.cancel();
-                let _ = http.await;
-                return Err(anyhow::anyhow!(err));
-            }
-        },
-        None => args.database_url.clone(),
+    let database_url = match args.resolved_database_url() {
+        Ok(url) => url,
+        Err(err) => {
+            shutdown.cancel();
+            let _ = http.await;
+            return Err(anyhow::anyhow!(err));
+        }
     };
     tracing::info!(database = %redact_url(&database_url), "opening the database");
     let store = match AnyStore::open_with_retry(&database_url, &shutdown).await {

@@ -18,6 +18,12 @@ async fn run() -> anyhow::Result<()> {
             sink::app::run(&cli.common, &cli.sink, shared::shutdown::on_signals()).await
         }
         Command::Healthcheck => shared::ops::healthcheck(cli.sink.listen).await,
-        Command::Export(args) => Ok(sink::export::cli::run(&cli.sink.database_url, &args).await?),
+        Command::Export(args) => {
+            let database_url = cli
+                .sink
+                .resolved_database_url()
+                .map_err(anyhow::Error::msg)?;
+            Ok(sink::export::cli::run(&database_url, &args).await?)
+        }
     }
 }

@@ -49,10 +49,20 @@ pub enum StoreError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The database cannot be opened or reached.
+    /// A certificate or key file named in the PostgreSQL URL cannot be read.
     #[error(
-        "cannot connect to the database {url}: {source}; check DATABASE_URL and that the database server runs"
+        "cannot read the TLS file {param}={path} (DATABASE_URL or PGSSL* variables): {source}; check the path and that this user may read it"
     )]
+    TlsFile {
+        /// The libpq parameter (`sslrootcert`, `sslcert`, `sslkey`).
+        param: String,
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The database cannot be opened or reached.
+    #[error("cannot connect to the database {url}: {source}; {}", connect_hint(.source))]
     Connect {
         /// The URL, password hidden.
         url: String,
@@ -77,14 +87,40 @@ impl StoreError {
     /// as opposed to an error that the same input will meet again.
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::Connect { source, .. } | StoreError::Query(source) => {
-                sqlx_error_is_transient(source)
+            // A server whose certificate fails verification, or that offers no TLS where the
+            // URL demands it, will not change by waiting: the sink stops with the reason.
+            StoreError::Connect { source, .. } => {
+                !is_tls_refusal(source) && sqlx_error_is_transient(source)
             }
+            StoreError::Query(source) => sqlx_error_is_transient(source),
             StoreError::Migrate(sqlx::migrate::MigrateError::Execute(source)) => {
                 sqlx_error_is_transient(source)
             }
             _ => false,
         }
+    }
+}
+
+/// Whether connecting failed in TLS: the server's certificate did not verify (unknown CA,
+/// wrong host name, expired) or the server offers no TLS where `sslmode` demands it.
+fn is_tls_refusal(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Tls(_) => true,
+        sqlx::Error::Io(io) => io
+            .get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+        _ => false,
+    }
+}
+
+/// What to check after a failed connection.
+fn connect_hint(err: &sqlx::Error) -> &'static str {
+    if is_tls_refusal(err) {
+        "TLS failed: check sslrootcert (in DATABASE_URL or PGSSLROOTCERT: the CA that signed the server's certificate), \
+         that the URL's host is named in the certificate, and that the server has TLS on; \
+         with sslmode=verify-full there is no plaintext fallback"
+    } else {
+        "check DATABASE_URL and that the database server runs"
     }
 }
 

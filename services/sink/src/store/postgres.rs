@@ -60,13 +60,51 @@ fn pg_text(text: &str) -> String {
     text.replace('\0', "")
 }
 
+/// Checks that the certificate and key files named in `url` (`sslrootcert`, `sslcert`,
+/// `sslkey`) or in libpq's variables (`PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`) can be read,
+/// so that a wrong path is an error at once rather than a connection retried forever.
+fn check_tls_files(url: &str) -> Result<(), StoreError> {
+    let mut files: Vec<(String, String)> = [
+        ("PGSSLROOTCERT", "sslrootcert"),
+        ("PGSSLCERT", "sslcert"),
+        ("PGSSLKEY", "sslkey"),
+    ]
+    .into_iter()
+    .filter_map(|(var, param)| Some((param.to_string(), std::env::var(var).ok()?)))
+    .collect();
+    if let Ok(parsed) = url::Url::parse(url) {
+        for (key, value) in parsed.query_pairs() {
+            let param = match key.as_ref() {
+                "sslrootcert" | "ssl-root-cert" | "ssl-ca" => "sslrootcert",
+                "sslcert" | "ssl-cert" => "sslcert",
+                "sslkey" | "ssl-key" => "sslkey",
+                _ => continue,
+            };
+            files.push((param.to_string(), value.into_owned()));
+        }
+    }
+    for (param, path) in files {
+        if let Err(source) = std::fs::File::open(&path) {
+            return Err(StoreError::TlsFile {
+                param,
+                path,
+                source,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl PgStore {
-    /// Connects to `url` and migrates the database.
+    /// Connects to `url` and migrates the database. With `sslmode=verify-full` (and the CA
+    /// in `sslrootcert`) the server must prove its name with a certificate that CA signed;
+    /// a failed verification is an error, never a fallback to plaintext.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let connect_error = |source| StoreError::Connect {
             url: redact_url(url),
             source,
         };
+        check_tls_files(url)?;
         // One direct connection first: it fails at once when the server is down, where the
         // pool would keep trying until its acquire timeout.
         let probe = PgConnection::connect(url).await.map_err(connect_error)?;
