@@ -136,18 +136,29 @@ async fn time_shape(
     url: impl Fn(usize) -> String,
 ) -> Result<Shape> {
     for k in 0..3 {
-        get(client, &url(samples + k)).await?;
+        // A failure is counted below, not here.
+        let _ = get(client, &url(samples + k)).await;
     }
     let mut stats = Stats::default();
     let mut answer = String::new();
+    let mut failed = 0;
     for k in 0..samples {
         let u = url(k);
         let started = Instant::now();
-        let body = get(client, &u).await?;
+        // A failed request (e.g. 503 after the sink's request timeout) counts with its time.
+        let body = get(client, &u).await;
         stats.push(started.elapsed());
-        if k == 0 {
-            answer = items(&body);
+        match body {
+            Ok(body) if k == 0 => answer = items(&body),
+            Ok(_) => {}
+            Err(err) => {
+                failed += 1;
+                eprintln!("    {name}: {err:#}");
+            }
         }
+    }
+    if failed > 0 {
+        answer = format!("**{failed} of {samples} failed** {answer}");
     }
     Ok(Shape {
         name: name.to_string(),
