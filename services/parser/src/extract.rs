@@ -595,8 +595,9 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
         }
         // A translation is the same document in another language, on the site.
         let same_doc = source
-            .parse_statement_url(absolute.as_str())
-            .is_ok_and(|(_, id, _)| id == doc_id);
+            .doc_id
+            .doc_id(absolute.path())
+            .is_some_and(|id| id == doc_id);
         if !own_host || !same_doc {
             tracing::warn!(link = %absolute, %doc_id, "a language alternate names another document or host; ignored");
             continue;

@@ -371,6 +371,9 @@ fn key(text: &str) -> String {
 /// The paragraphs of one block's text: two `<br>` in a row (old pages' paragraph break, with
 /// nothing but whitespace between them) end a paragraph; a single one is a line break.
 fn paragraph_breaks(text: &str) -> Vec<&str> {
+    if !text.contains(LINE_BREAK_MARK) {
+        return vec![text];
+    }
     let mut out = Vec::new();
     let mut start = 0;
     let mut last_mark: Option<usize> = None;
