@@ -617,6 +617,9 @@ async fn api_parameters_carrying_sql_or_nonsense_get_400_with_a_json_error_never
     .await;
 }
 
+/// The hostile page that names the real statement 1950001 as its canonical URL.
+const FORGED: &str = "canonical link naming 1950001";
+
 /// Writes a corpus directory: one real statement (copied from the bundled corpus) and one
 /// statement per hostile page, served with the given charset.
 fn hostile_corpus(dir: &std::path::Path) -> Vec<(String, &'static str)> {
@@ -654,6 +657,18 @@ fn hostile_corpus(dir: &std::path::Path) -> Vec<(String, &'static str)> {
         Some("x-no-such-charset"),
         russian.as_bytes().to_vec(),
     ));
+    // Issue 13.4: a page whose canonical link, og:url and alternates name the real 1950001.
+    let mut forged = String::from(
+        "<html lang=\"en\"><head><title>Forged statement</title>\
+         <link rel=\"canonical\" href=\"https://mid.ru/en/press_service/minister_speeches/1950001/\">\
+         <meta property=\"og:url\" content=\"https://mid.ru/en/press_service/minister_speeches/1950001/\">\
+         <link rel=\"alternate\" hreflang=\"ru\" href=\"https://mid.ru/ru/press_service/minister_speeches/1950001/\">\
+         </head><body><div class=\"photo-content\"><h1 class=\"photo-content__title\">Forged statement</h1>\
+         <div class=\"text article-content\">",
+    );
+    forged.push_str(&"<p>These words were never said by anyone at the ministry.</p>".repeat(8));
+    forged.push_str("</div></div></body></html>");
+    pages.push((FORGED, None, forged.into_bytes()));
     let mut out = Vec::new();
     for (i, (name, charset, bytes)) in pages.into_iter().enumerate() {
         let doc_id = format!("{}", 9_800_001 + i);
@@ -740,11 +755,39 @@ async fn hostile_pages_served_by_the_site_never_crash_a_service_or_become_garbag
             let name = by_doc.get(doc).copied().unwrap_or("?");
             let title = record["title"].as_str().unwrap_or_default();
             eprintln!("stored: {name}: {title:?}");
+            if name == FORGED {
+                // Stored as the document it was fetched as, never as the one it names.
+                assert!(
+                    !record["url"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("1950001")
+                        && record["translations"]
+                            .as_object()
+                            .is_none_or(|t| t.is_empty()),
+                    "the forged page kept a link to 1950001: {record}"
+                );
+                continue;
+            }
             assert!(
                 name.contains("charset") && title.contains("Брифинг"),
                 "the {name} page became a record with title {title:?}: {record}"
             );
         }
+        // The real statement the forged page names is untouched.
+        let items = crate::pipeline::all_items(&pipeline.api).await;
+        for item in items.iter().filter(|i| i["doc_id"] == "1950001") {
+            let title = item["title"].as_str().unwrap_or_default();
+            assert!(
+                !title.contains("Forged"),
+                "the forged page overwrote 1950001: {item}"
+            );
+        }
+        assert_eq!(
+            items.iter().filter(|i| i["doc_id"] == "1950001").count(),
+            2,
+            "1950001 in both languages, once each"
+        );
         assert!(
             letters.len() + stored.len() >= hostile_published,
             "{hostile_published} hostile pages published, {} dead letters, {} stored",
