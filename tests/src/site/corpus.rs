@@ -140,6 +140,34 @@ impl Statement {
     pub fn meta(&self) -> &StatementMeta {
         &self.meta
     }
+
+    /// A statement from its `meta.json` and one UTF-8 page per language of `meta.titles`
+    /// (`pages`: language → HTML), for sites that publish while serving
+    /// ([`FixtureSite::add`]). Fails when the meta is invalid or a page is missing.
+    pub fn from_html(
+        meta: StatementMeta,
+        mut pages: BTreeMap<String, String>,
+    ) -> Result<Statement, String> {
+        let mut served = BTreeMap::new();
+        for (lang, title) in &meta.titles {
+            let html = pages
+                .remove(lang)
+                .ok_or_else(|| format!("statement {} has no {lang} page", meta.doc_id))?;
+            served.insert(
+                lang.clone(),
+                (Bytes::from(html), "UTF-8".to_string(), title.clone()),
+            );
+        }
+        build_statement(meta, served)
+    }
+
+    /// The decoded text of its `lang` page (empty when it has none).
+    pub fn page_html(&self, lang: &str) -> String {
+        self.pages
+            .get(lang)
+            .map(|p| decode(&p.bytes, &p.charset))
+            .unwrap_or_default()
+    }
 }
 
 /// A set of statements to serve.

@@ -135,6 +135,14 @@ impl SourceSite {
         all
     }
 
+    /// Every request served, by host (with the languages it serves; empty: every language).
+    pub fn host_requests(&self) -> Vec<(Vec<String>, Vec<LoggedRequest>)> {
+        self.hosts
+            .iter()
+            .map(|(langs, s)| (langs.clone(), s.requests()))
+            .collect()
+    }
+
     /// Every request served, on every host.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.hosts.iter().flat_map(|(_, s)| s.requests()).collect()

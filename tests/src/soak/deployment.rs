@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::services::{Service, http_get};
-use crate::site::FixtureSite;
+use crate::site::{FixtureSite, SourceSite};
 use crate::{NatsServer, TcpProxy, TempDatabase, cluster_url, free_port};
 
 /// What a slot runs.
@@ -219,14 +219,6 @@ impl Slot {
 /// A slot shared between the nemesis, the watchdog and the checker.
 pub type SharedSlot = Arc<tokio::sync::Mutex<Slot>>;
 
-/// One source: its fixture site and the index of its fetchers' slots.
-pub struct SourceSite {
-    /// The source's name in record ids (`mid.ru`).
-    pub source: String,
-    /// Its fixture site.
-    pub site: Arc<FixtureSite>,
-}
-
 /// Everything a soak runs.
 pub struct Deployment {
     /// The NATS nodes (restartable on their stores).
@@ -235,8 +227,8 @@ pub struct Deployment {
     pub nats_url: String,
     /// The cluster's URL with the `operator` identity in it, for the checker.
     pub operator_url: String,
-    /// One fixture site per source.
-    pub sites: Vec<SourceSite>,
+    /// The fixture site of every source (kremlin.ru: two hosts).
+    pub sites: Vec<Arc<SourceSite>>,
     /// The database (reached by the sinks through `proxy`).
     pub database: TempDatabase,
     /// The proxy in front of PostgreSQL.
@@ -248,9 +240,7 @@ pub struct Deployment {
 /// Fetcher flags of a soak: short polls, recent statements re-checked often (a ten-minute-old
 /// one every minute), a quick lease hand-over and retries sized for bursts of faults rather
 /// than politeness.
-const FETCHER_FLAGS: [&str; 26] = [
-    "--langs",
-    "en,ru",
+const FETCHER_FLAGS: [&str; 24] = [
     "--request-interval",
     "0s",
     "--poll-interval",
@@ -284,7 +274,7 @@ pub fn node(nats: &Mutex<NatsServer>) -> MutexGuard<'_, NatsServer> {
 
 impl Deployment {
     /// Starts the cluster, the database proxy and every service; `sites` must be serving.
-    pub async fn start(sites: Vec<SourceSite>, log_dir: &std::path::Path) -> Deployment {
+    pub async fn start(sites: Vec<Arc<SourceSite>>, log_dir: &std::path::Path) -> Deployment {
         let nats = NatsServer::start_cluster(3);
         let nats_url = cluster_url(&nats);
         let operator_url = crate::cluster_operator_url(&nats);
@@ -333,10 +323,19 @@ impl Deployment {
         }
         for (s, site) in sites.iter().enumerate() {
             for i in 1..=2 {
-                let mut args = vec!["--base-url".to_string(), site.site.base_url()];
+                let mut args = vec![
+                    "--source".to_string(),
+                    site.name.clone(),
+                    "--base-url".to_string(),
+                    site.base_url_flag(),
+                ];
+                // mid.ru in both languages; the others in their profile's languages.
+                if site.name == "mid.ru" {
+                    args.extend(["--langs".to_string(), "en,ru".to_string()]);
+                }
                 args.extend(FETCHER_FLAGS.iter().map(|f| f.to_string()));
                 args.extend(["--metrics-listen".to_string(), ops()]);
-                let name = format!("fetcher-{}-{i}", site.source);
+                let name = format!("fetcher-{}-{i}", site.name);
                 slots.push(Slot::new(
                     name,
                     Role::Fetcher(s),
@@ -361,6 +360,24 @@ impl Deployment {
                 .map(|s| Arc::new(tokio::sync::Mutex::new(s)))
                 .collect(),
         }
+    }
+
+    /// Every host of every source's fixture site, named `{source}` or `{source}/{lang}`
+    /// (the targets of site faults).
+    pub fn hosts(&self) -> Vec<(String, &FixtureSite)> {
+        self.sites
+            .iter()
+            .flat_map(|site| {
+                site.hosts.iter().map(|(langs, host)| {
+                    let name = if site.hosts.len() == 1 {
+                        site.name.clone()
+                    } else {
+                        format!("{}/{}", site.name, langs.join("+"))
+                    };
+                    (name, host)
+                })
+            })
+            .collect()
     }
 
     /// Waits until every service answers /readyz; the ones that do not after `timeout`.

@@ -1,5 +1,6 @@
-//! The publishing side of a soak: a fixture site that keeps publishing new statements and
-//! editing recent ones, driven by a seed, and the publication log of everything it served.
+//! The publishing side of a soak: the fixture site of a source keeps publishing new statements
+//! and editing recent ones in its own markup ([`Markup`]), driven by a seed, and the
+//! publication log of everything it served.
 //!
 //! Every generated page carries a marker paragraph `SOAK-{doc_id}-{lang}-r{revision}`; an edit
 //! replaces it with the next revision's. The checker finds the markers in the stored records,
@@ -12,14 +13,9 @@ use std::time::Instant;
 use chrono::{NaiveDateTime, Timelike, Utc};
 use serde::Serialize;
 
+use super::markup::Markup;
 use crate::rng::Rng;
-use crate::site::{Corpus, FixtureSite};
-
-/// Index (in [`Corpus::generated_statement`]'s numbering) of the first generated statement:
-/// ids 4000000 and up, clear of the bundled and synthetic corpora.
-const FIRST_INDEX: usize = 1_000_000;
-/// Where the marker paragraph goes: right at the start of the article text.
-const ARTICLE_START: &str = "<div class=\"text article-content\">";
+use crate::site::SourceSite;
 /// Generated statements younger than this are edited.
 const RECENT_SECS: f64 = 600.0;
 
@@ -79,9 +75,12 @@ struct PageState {
     published: f64,
 }
 
-/// Publishes and edits on one fixture site; keeps the publication log.
+/// Publishes and edits on the fixture site of one source; keeps the publication log.
 pub struct Generator {
-    site: Arc<FixtureSite>,
+    site: Arc<SourceSite>,
+    markup: Markup,
+    /// Chance per second of a new statement, and of an edit, in percent.
+    rates: (usize, usize),
     source: String,
     rng: Rng,
     started: Instant,
@@ -91,22 +90,32 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// A generator for `site` (records `{source}:{doc_id}:{lang}`); logs every page the site
-    /// serves now as the baseline.
-    pub fn new(site: Arc<FixtureSite>, source: &str, seed: u64, started: Instant) -> Generator {
+    /// A generator for `site` (records `{source}:{doc_id}:{lang}`) publishing in `markup`;
+    /// logs every page the site serves now as the baseline. mid.ru publishes about every 6 s
+    /// and edits about every 5 s, the other sources about every 10 s and 8 s.
+    pub fn new(site: Arc<SourceSite>, markup: Markup, seed: u64, started: Instant) -> Generator {
+        let salt = site
+            .name
+            .bytes()
+            .fold(0u64, |h, b| h.rotate_left(7) ^ u64::from(b));
+        let rates = if markup == Markup::Mid {
+            (17, 20)
+        } else {
+            (10, 12)
+        };
         let mut generator = Generator {
+            source: site.name.clone(),
             site,
-            source: source.to_string(),
-            rng: Rng::new(seed ^ 0x9e37_79b9_7f4a_7c15),
+            markup,
+            rates,
+            rng: Rng::new(seed ^ 0x9e37_79b9_7f4a_7c15 ^ salt),
             started,
             next: 0,
             pages: BTreeMap::new(),
             log: Vec::new(),
         };
-        for (doc_id, langs) in generator.site.statements() {
-            for lang in langs {
-                generator.record(&doc_id, &lang, Action::Baseline, 0, None);
-            }
+        for (doc_id, lang) in generator.site.visible() {
+            generator.record(&doc_id, &lang, Action::Baseline, 0, None);
         }
         generator
     }
@@ -121,16 +130,16 @@ impl Generator {
         &self.log
     }
 
-    /// One second of publishing: maybe a new statement (about every 6 s; the third and one
-    /// in 25 of the others designed to fail), maybe an edit of a recent page (about every
-    /// 5 s). `stored` gives each id's revision stored now: edits mostly pick pages whose
+    /// One second of publishing: maybe a new statement (the third and one in 25 of the
+    /// others designed to fail), maybe an edit of a recent page. `stored` gives each id's revision stored now: edits mostly pick pages whose
     /// current revision is stored, and one in five is a quick re-edit of any recent page.
     pub fn tick(&mut self, stored: &BTreeMap<String, u32>) {
-        if self.rng.percent(17) {
+        let (publish, edit) = self.rates;
+        if self.rng.percent(publish) {
             let broken = self.next == 2 || self.rng.percent(4);
             self.publish(broken);
         }
-        if self.rng.percent(20) {
+        if self.rng.percent(edit) {
             let quick = self.rng.percent(20);
             self.edit(stored, quick);
         }
@@ -141,7 +150,7 @@ impl Generator {
     }
 
     fn publish(&mut self, broken: bool) {
-        let index = FIRST_INDEX + self.next;
+        let n = self.next;
         self.next += 1;
         let moscow = Utc::now().with_timezone(&chrono_tz::Europe::Moscow);
         let published: NaiveDateTime = moscow
@@ -149,22 +158,28 @@ impl Generator {
             .with_second(0)
             .and_then(|t| t.with_nanosecond(0))
             .unwrap_or_else(|| moscow.naive_local());
-        let statement = Corpus::generated_statement(index, published);
+        let statement = self.markup.statement(n, published);
         let doc_id = statement.meta().doc_id.clone();
         let langs: Vec<String> = statement.meta().titles.keys().cloned().collect();
-        self.site.add(statement);
+        // Every host gets it (each serves the pages of its languages).
+        for (_, host) in &self.site.hosts {
+            host.add(statement.clone());
+        }
+        let start = self.markup.article_start();
         for lang in &langs {
+            let host = self.site.host(lang);
             if broken {
-                self.site.edit(&doc_id, lang, strip_text);
+                host.edit(&doc_id, lang, |html| strip_text(html, start));
                 self.record(&doc_id, lang, Action::Broken, 1, None);
             } else {
                 let m = marker(&doc_id, lang, 1);
-                self.site
-                    .edit(&doc_id, lang, |html| insert_marker(html, &m));
+                host.edit(&doc_id, lang, |html| insert_marker(html, start, &m));
                 self.record(&doc_id, lang, Action::Publish, 1, Some(m));
             }
         }
-        self.site.release(&doc_id);
+        for (_, host) in &self.site.hosts {
+            host.release(&doc_id);
+        }
     }
 
     fn edit(&mut self, stored: &BTreeMap<String, u32>, quick: bool) {
@@ -186,6 +201,7 @@ impl Generator {
         let old = marker(&doc_id, &lang, revision);
         let new = marker(&doc_id, &lang, revision + 1);
         self.site
+            .host(&lang)
             .edit(&doc_id, &lang, |html| html.replace(&old, &new));
         let replaced_stored = stored.get(&id) == Some(&revision);
         self.record(&doc_id, &lang, Action::Edit, revision + 1, Some(new));
@@ -203,7 +219,11 @@ impl Generator {
         marker: Option<String>,
     ) {
         let id = format!("{}:{doc_id}:{lang}", self.source);
-        let bytes = self.site.page_bytes(doc_id, lang).unwrap_or_default();
+        let bytes = self
+            .site
+            .host(lang)
+            .page_bytes(doc_id, lang)
+            .unwrap_or_default();
         let at = self.now();
         self.log.push(Publication {
             at,
@@ -229,18 +249,20 @@ impl Generator {
     }
 }
 
-/// The page with a marker paragraph at the start of its text.
-fn insert_marker(html: String, marker: &str) -> String {
-    let paragraph = format!("{ARTICLE_START}\n<p>Edition {marker} of this text.</p>");
-    html.replacen(ARTICLE_START, &paragraph, 1)
+/// The page with a marker paragraph at the start of its text (`article_start`: the opening
+/// tag of the element holding it, in the source's markup).
+fn insert_marker(html: String, article_start: &str, marker: &str) -> String {
+    let paragraph = format!("{article_start}\n<p>Edition {marker} of this text.</p>");
+    html.replacen(article_start, &paragraph, 1)
 }
 
-/// The page without any text: a statement page the parser must reject.
-fn strip_text(html: String) -> String {
-    let Some(start) = html.find(ARTICLE_START) else {
+/// The page without any text (everything from `article_start` to the next `</div>` gone):
+/// a statement page the parser must reject.
+fn strip_text(html: String, article_start: &str) -> String {
+    let Some(start) = html.find(article_start) else {
         return html;
     };
-    let body_start = start + ARTICLE_START.len();
+    let body_start = start + article_start.len();
     let end = html[body_start..]
         .find("</div>")
         .map_or(html.len(), |i| body_start + i);
@@ -261,12 +283,34 @@ mod tests {
 
     #[test]
     fn marker_goes_into_the_text_and_broken_pages_lose_it() {
-        let html =
-            format!("<h1>T</h1>{ARTICLE_START}\n<p>Body text.</p>\n</div><div class=\"share\">");
-        let marked = insert_marker(html.clone(), "SOAK-1-en-r1");
+        let start = Markup::Mid.article_start();
+        let html = format!("<h1>T</h1>{start}\n<p>Body text.</p>\n</div><div class=\"share\">");
+        let marked = insert_marker(html.clone(), start, "SOAK-1-en-r1");
         assert!(marked.contains("<p>Edition SOAK-1-en-r1 of this text.</p>\n<p>Body text.</p>"));
-        let stripped = strip_text(html);
+        let stripped = strip_text(html, start);
         assert!(!stripped.contains("Body text"));
         assert!(stripped.contains("<h1>T</h1>"));
+    }
+
+    #[test]
+    fn every_markup_takes_the_marker_and_loses_its_text() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 30)
+            .and_then(|d| d.and_hms_opt(15, 4, 0))
+            .unwrap_or_default();
+        for markup in [Markup::Mid, Markup::Kremlin, Markup::Fmprc] {
+            let s = markup.statement(1, at);
+            for lang in s.meta().titles.keys() {
+                let html = s.page_html(lang);
+                let marked = insert_marker(html.clone(), markup.article_start(), "SOAK-9-en-r1");
+                assert!(marked.contains("Edition SOAK-9-en-r1"), "{markup:?}");
+                let stripped = strip_text(html.clone(), markup.article_start());
+                assert!(stripped.len() < html.len(), "{markup:?}");
+                let after = stripped
+                    .split_once(markup.article_start())
+                    .map(|(_, rest)| rest.trim_start())
+                    .unwrap_or_default();
+                assert!(after.starts_with("</div>"), "{markup:?} {lang}: {after}");
+            }
+        }
     }
 }

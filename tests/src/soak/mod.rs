@@ -1,11 +1,12 @@
-//! A fault soak: the whole deployment runs for many minutes while its sites publish and edit
-//! statements and a nemesis injects overlapping faults from a seeded schedule; then the faults
+//! A fault soak: the whole deployment runs for many minutes while the sites of every source
+//! (mid.ru, kremlin.ru on two hosts, fmprc.gov.cn) publish and edit statements and a nemesis injects overlapping faults from a seeded schedule; then the faults
 //! heal, the pipeline drains, and an independent checker proves that nothing was lost or
 //! doubled. `scripts/soak` runs it (the `soak` binary).
 
 pub mod checker;
 pub mod deployment;
 pub mod generator;
+pub mod markup;
 pub mod nemesis;
 pub mod observe;
 
@@ -17,10 +18,11 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::site::FixtureSite;
+use crate::site::SourceSite;
 use checker::{Verdict, check};
-use deployment::{Deployment, SourceSite};
-use generator::Generator;
+use deployment::Deployment;
+use generator::{Generator, Publication};
+use markup::{Markup, SOURCES};
 use nemesis::Events;
 use observe::Sabotage;
 
@@ -59,19 +61,24 @@ pub async fn run(options: &Options) -> anyhow::Result<bool> {
         options.out.display()
     ));
     std::fs::create_dir_all(&options.out)?;
-    let site = Arc::new(FixtureSite::start().await);
-    let sites = vec![SourceSite {
-        source: "mid.ru".into(),
-        site: site.clone(),
-    }];
-    let deployment = Arc::new(Deployment::start(sites, &options.out).await);
+    let mut sites = Vec::new();
+    for source in SOURCES {
+        sites.push(Arc::new(SourceSite::start(source).await));
+    }
+    let deployment = Arc::new(Deployment::start(sites.clone(), &options.out).await);
     let mut failures = Vec::new();
     let not_ready = deployment.wait_ready(WARM_UP).await;
     if !not_ready.is_empty() {
         failures.push(format!("services not ready at the start: {not_ready:?}"));
     }
-    let mut generator = Generator::new(site.clone(), "mid.ru", options.seed, started);
-    let baseline: BTreeSet<String> = generator.log().iter().map(|p| p.id.clone()).collect();
+    let mut generators: Vec<Generator> = sites
+        .iter()
+        .filter_map(|site| {
+            let markup = Markup::of(&site.name)?;
+            Some(Generator::new(site.clone(), markup, options.seed, started))
+        })
+        .collect();
+    let baseline: BTreeSet<String> = log_of(&generators).into_iter().map(|p| p.id).collect();
     let warm = Instant::now() + WARM_UP;
     while failures.is_empty() {
         let stored = observe::stored_revisions(&deployment);
@@ -115,7 +122,7 @@ pub async fn run(options: &Options) -> anyhow::Result<bool> {
             window,
             deployment.slots.len(),
             deployment.nats.len(),
-            deployment.sites.len(),
+            deployment.hosts().len(),
         );
         events.log(format!("{} faults scheduled over {window:.0}s", plan.len()));
         let begin = tokio::time::Instant::now();
@@ -133,12 +140,14 @@ pub async fn run(options: &Options) -> anyhow::Result<bool> {
         let mut next = begin;
         while tokio::time::Instant::now() < end {
             let stored = observe::stored_revisions(&deployment);
-            generator.tick(&stored);
+            for generator in &mut generators {
+                generator.tick(&stored);
+            }
             if let Some(kind) = options.sabotage
                 && sabotaged.is_none()
                 && begin.elapsed().as_secs_f64() > window / 2.0
             {
-                sabotaged = try_sabotage(&deployment, kind, &mut generator, &events);
+                sabotaged = try_sabotage(&deployment, kind, &mut generators, &events);
             }
             next += Duration::from_secs(1);
             tokio::time::sleep_until(next).await;
@@ -148,12 +157,19 @@ pub async fn run(options: &Options) -> anyhow::Result<bool> {
         }
         nemesis::heal(&deployment, &events).await;
         events.log("faults healed, publishing stopped: draining");
-        drain(&deployment, &js, &generator, options.drain_timeout, &events).await;
+        drain(
+            &deployment,
+            &js,
+            &generators,
+            options.drain_timeout,
+            &events,
+        )
+        .await;
     }
     if let Some(kind) = options.sabotage
         && sabotaged.is_none()
     {
-        sabotaged = try_sabotage(&deployment, kind, &mut generator, &events);
+        sabotaged = try_sabotage(&deployment, kind, &mut generators, &events);
         if sabotaged.is_none() {
             failures.push("the sabotage could not be applied".into());
         }
@@ -176,14 +192,15 @@ pub async fn run(options: &Options) -> anyhow::Result<bool> {
     let observed = observe::observe(&deployment, &js)
         .await
         .map_err(anyhow::Error::msg)?;
-    let mut verdict = check(generator.log(), &observed);
+    let log = log_of(&generators);
+    let mut verdict = check(&log, &observed);
     explain_lost(&mut verdict, &deployment);
     let passed = verdict.passed() && failures.is_empty();
     let summary = summary(
-        options, &events, &verdict, &failures, &resources, started, passed,
+        options, &events, &log, &verdict, &failures, &resources, started, passed,
     );
     println!("{summary}");
-    write_outputs(options, &events, &generator, &summary, &deployment).await?;
+    write_outputs(options, &events, &log, &summary, &deployment).await?;
     if !passed {
         println!("event log (also in {}/events.log):", options.out.display());
         for line in events.lines() {
@@ -197,13 +214,39 @@ pub async fn run(options: &Options) -> anyhow::Result<bool> {
     Ok(passed)
 }
 
+/// Per source: baseline pages, pages published, edits, pages designed to fail.
+fn by_source(log: &[Publication]) -> std::collections::BTreeMap<&str, [usize; 4]> {
+    let mut counts = std::collections::BTreeMap::new();
+    for p in log {
+        let source = p.id.split(':').next().unwrap_or_default();
+        let slot = match p.action {
+            generator::Action::Baseline => 0,
+            generator::Action::Publish => 1,
+            generator::Action::Edit => 2,
+            generator::Action::Broken => 3,
+        };
+        counts.entry(source).or_insert([0; 4])[slot] += 1;
+    }
+    counts
+}
+
+/// The publication log of every source, in order of time.
+fn log_of(generators: &[Generator]) -> Vec<Publication> {
+    let mut log: Vec<Publication> = generators
+        .iter()
+        .flat_map(|g| g.log().iter().cloned())
+        .collect();
+    log.sort_by(|a, b| a.at.total_cmp(&b.at));
+    log
+}
+
 /// Adds to each lost revision what the site saw of its page: never requested (the fetchers
 /// did not find it) or served (then lost on the way).
 fn explain_lost(verdict: &mut Verdict, deployment: &Deployment) {
     let requests: Vec<_> = deployment
         .sites
         .iter()
-        .map(|s| (s.source.as_str(), s.site.requests()))
+        .map(|s| (s.name.as_str(), s.host_requests()))
         .collect();
     for lost in &mut verdict.lost {
         let id = lost.split(": ").next().unwrap_or_default().to_string();
@@ -212,12 +255,21 @@ fn explain_lost(verdict: &mut Verdict, deployment: &Deployment) {
         else {
             continue;
         };
-        let (prefix, suffix) = (format!("/{lang}/"), format!("/{doc_id}/"));
         let (mut served, mut not_modified) = (0, 0);
         for (_, log) in requests.iter().filter(|(s, _)| *s == source) {
+            // The requests of the host serving `lang`, for a path ending in the doc id
+            // (`/{lang}/…/{doc_id}/`, `/events/…/{doc_id}`, `…/t{date}_{doc_id}.html`).
             for r in log
                 .iter()
-                .filter(|r| r.path.starts_with(&prefix) && r.path.ends_with(&suffix))
+                .filter(|(langs, _)| langs.is_empty() || langs.iter().any(|l| l == lang))
+                .flat_map(|(_, requests)| requests)
+                .filter(|r| {
+                    let path = r.path.trim_end_matches('/').trim_end_matches(".html");
+                    (!path.starts_with("/en/") && !path.starts_with("/ru/")
+                        || path.starts_with(&format!("/{lang}/")))
+                        && (path.ends_with(&format!("/{doc_id}"))
+                            || path.ends_with(&format!("_{doc_id}")))
+                })
             {
                 match r.status {
                     200 => served += 1,
@@ -239,7 +291,7 @@ fn explain_lost(verdict: &mut Verdict, deployment: &Deployment) {
 fn try_sabotage(
     deployment: &Deployment,
     kind: Sabotage,
-    generator: &mut Generator,
+    generators: &mut [Generator],
     events: &Events,
 ) -> Option<String> {
     match observe::sabotage(deployment, kind) {
@@ -247,7 +299,9 @@ fn try_sabotage(
             events.log(format!(
                 "SABOTAGE {kind:?} on {id} (from outside, in the database)"
             ));
-            generator.freeze(&id);
+            for generator in generators.iter_mut() {
+                generator.freeze(&id);
+            }
             Some(id)
         }
         Ok(None) => None,
@@ -263,7 +317,7 @@ fn try_sabotage(
 async fn drain(
     deployment: &Deployment,
     js: &async_nats::jetstream::Context,
-    generator: &Generator,
+    generators: &[Generator],
     timeout: Duration,
     events: &Events,
 ) {
@@ -273,7 +327,7 @@ async fn drain(
         let backlog = observe::backlog(js).await;
         let lost = observe::observe(deployment, js)
             .await
-            .map(|o| check(generator.log(), &o).lost.len());
+            .map(|o| check(&log_of(generators), &o).lost.len());
         let state = format!("backlog {backlog:?}, revisions not stored yet {lost:?}");
         if backlog == Some(0) && lost == Ok(0) {
             events.log(format!("drained: {state}"));
@@ -369,9 +423,11 @@ async fn resources(
     lines
 }
 
+#[allow(clippy::too_many_arguments)]
 fn summary(
     options: &Options,
     events: &Events,
+    log: &[Publication],
     verdict: &Verdict,
     failures: &[String],
     resources: &[String],
@@ -400,6 +456,12 @@ fn summary(
         verdict.revisions_checked,
         verdict.revisions_optional
     );
+    for (source, [pages, published, edits, broken]) in by_source(log) {
+        let _ = writeln!(
+            out,
+            "  {source:<14} {pages} baseline pages, {published} pages published, {edits} edits, {broken} pages designed to fail"
+        );
+    }
     let _ = writeln!(
         out,
         "dead letters: {} ({} pages designed to fail were published)",
@@ -433,7 +495,7 @@ fn summary(
 async fn write_outputs(
     options: &Options,
     events: &Events,
-    generator: &Generator,
+    log: &[Publication],
     summary: &str,
     deployment: &Deployment,
 ) -> anyhow::Result<()> {
@@ -442,12 +504,12 @@ async fn write_outputs(
         options.out.join("events.log"),
         events.lines().join("\n") + "\n",
     )?;
-    let mut log = String::new();
-    for p in generator.log() {
-        log.push_str(&serde_json::to_string(p)?);
-        log.push('\n');
+    let mut lines = String::new();
+    for p in log {
+        lines.push_str(&serde_json::to_string(p)?);
+        lines.push('\n');
     }
-    std::fs::write(options.out.join("publications.jsonl"), log)?;
+    std::fs::write(options.out.join("publications.jsonl"), lines)?;
     for slot in &deployment.slots {
         slot.lock().await.keep_current_log();
     }

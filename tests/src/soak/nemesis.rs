@@ -79,8 +79,9 @@ pub struct Planned {
 }
 
 /// The faults of a window of `window` seconds: one every 2 to 9 s (so they overlap), at
-/// most one NATS node down at a time (never the majority), each process hit by one fault at
-/// a time. The same seed gives the same schedule.
+/// most one NATS node down at a time (never the majority), each process and each site host
+/// (`sites`: the number of hosts of every source) hit by one fault at a time. The same seed
+/// gives the same schedule.
 pub fn schedule(seed: u64, window: f64, slots: usize, nodes: usize, sites: usize) -> Vec<Planned> {
     let mut rng = Rng::new(seed);
     let mut busy: BTreeMap<(u8, usize), f64> = BTreeMap::new();
@@ -278,7 +279,8 @@ pub async fn apply(deployment: Arc<Deployment>, fault: Planned, events: Events) 
             events.log("database at full speed again");
         }
         _ => {
-            let Some(site) = deployment.sites.get(fault.target) else {
+            let hosts = deployment.hosts();
+            let Some((host, site)) = hosts.get(fault.target) else {
                 return;
             };
             let retry_after_secs = 1 + fault.size % 2;
@@ -295,14 +297,14 @@ pub async fn apply(deployment: Arc<Deployment>, fault: Planned, events: Events) 
             let within = site_burst_secs(fault.size);
             events.count(fault.kind);
             events.log(format!(
-                "{name}: the next {times} requests within {within}s get {injected:?}"
+                "{name} on {host}: the next {times} requests within {within}s get {injected:?}"
             ));
-            site.site.inject("/", injected, times as usize);
+            site.inject("/", injected, times as usize);
             tokio::time::sleep(Duration::from_secs(within)).await;
-            if site.site.pending_faults() > 0 {
-                site.site.clear_faults();
+            if site.pending_faults() > 0 {
+                site.clear_faults();
             }
-            events.log(format!("{name}: over, the site answers normally"));
+            events.log(format!("{name} on {host}: over, the site answers normally"));
         }
     }
 }
@@ -332,8 +334,8 @@ pub async fn restart_node(nats: &Arc<Mutex<crate::NatsServer>>, index: usize, ev
 pub async fn heal(deployment: &Deployment, events: &Events) {
     deployment.proxy.restore();
     deployment.proxy.set_latency(Duration::ZERO);
-    for site in &deployment.sites {
-        site.site.clear_faults();
+    for (_, site) in deployment.hosts() {
+        site.clear_faults();
     }
     for slot in &deployment.slots {
         let mut s = slot.lock().await;
