@@ -193,6 +193,10 @@ impl Events {
     }
 }
 
+/// The sources whose real sites answer with an anti-bot challenge page (mid.ru's F5 page; the
+/// profiles of the others name no challenge markers, so their fetchers would pass it on).
+const CHALLENGING_SOURCES: [&str; 1] = ["mid.ru"];
+
 /// How long a site burst of `size` requests lasts at most: a count-based burst that outlived
 /// it would keep a fetcher that backs off (its circuit breaker lets one request through per
 /// cool-down) failing for minutes.
@@ -284,7 +288,17 @@ pub async fn apply(deployment: Arc<Deployment>, fault: Planned, events: Events) 
                 return;
             };
             let retry_after_secs = 1 + fault.size % 2;
-            let (injected, times) = match fault.kind {
+            // A challenge only where the real site serves one (its profile knows the page);
+            // any other site gets a 503 burst instead.
+            let kind = if fault.kind == Kind::SiteChallenge
+                && !CHALLENGING_SOURCES.iter().any(|s| host == s)
+            {
+                Kind::Site503
+            } else {
+                fault.kind
+            };
+            let name = kind.name();
+            let (injected, times) = match kind {
                 Kind::Site429 => (Fault::TooManyRequests { retry_after_secs }, fault.size),
                 Kind::Site503 => (Fault::Unavailable { retry_after_secs }, fault.size),
                 Kind::SiteReset => (Fault::Reset, fault.size),
@@ -295,7 +309,7 @@ pub async fn apply(deployment: Arc<Deployment>, fault: Planned, events: Events) 
                 ),
             };
             let within = site_burst_secs(fault.size);
-            events.count(fault.kind);
+            events.count(kind);
             events.log(format!(
                 "{name} on {host}: the next {times} requests within {within}s get {injected:?}"
             ));
