@@ -1247,6 +1247,7 @@ mod extra_ca {
     async fn a_site_signed_by_the_extra_ca_is_trusted_and_is_not_without_it() {
         let h = Harness::start().await;
         let base = tls_proxy(h.site.addr()).await;
+        h.site.set_public_url(&base);
         // Without the bundle: the certificate is not trusted, nothing is fetched.
         let err = h
             .run(&flags(&base, None))

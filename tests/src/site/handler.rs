@@ -180,17 +180,23 @@ pub(super) fn serve_path(
     }
     let resource = {
         let state = shared.lock();
-        // Absolute links (the feed) use the host the client asked for, so that the site
-        // works behind any name (`http://fixture-site:8700` in compose); else the bound address.
-        let base_url = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| {
-                !h.is_empty()
-                    && h.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        // Absolute links (the feed) use the public URL when one is set (behind a TLS proxy),
+        // else the host the client asked for, so that the site works behind any name
+        // (`http://fixture-site:8700` in compose); else the bound address.
+        let base_url = state
+            .public_url
+            .clone()
+            .or_else(|| {
+                headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .filter(|h| {
+                        !h.is_empty()
+                            && h.bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+                    })
+                    .map(|h| format!("http://{h}"))
             })
-            .map(|h| format!("http://{h}"))
             .unwrap_or_else(|| shared.base_url.clone());
         match &state.flavor {
             Flavor::Mid => route(&state, &base_url, path, query),

@@ -126,6 +126,9 @@ struct SiteState {
     /// Whose markup and paths.
     flavor: Flavor,
     log_requests: bool,
+    /// Where clients reach the site when that is not what they send as `Host` (behind a TLS
+    /// proxy): the base of absolute links.
+    public_url: Option<String>,
 }
 
 /// Which site the fixture site plays.
@@ -237,6 +240,7 @@ impl FixtureSite {
                 pages: corpus.pages,
                 flavor,
                 log_requests,
+                public_url: None,
             }),
             base_url: format!("http://{addr}"),
         });
@@ -260,6 +264,12 @@ impl FixtureSite {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Absolute links (the feed) name `url` (`https://127.0.0.1:PORT` of a TLS proxy in front
+    /// of the site) instead of `http://` and the host the client asked for.
+    pub fn set_public_url(&self, url: &str) {
+        self.shared.lock().public_url = Some(url.trim_end_matches('/').to_string());
     }
 
     /// A held-back statement appears (listings, feed, page). Panics on an unknown id.
