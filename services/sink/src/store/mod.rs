@@ -493,12 +493,37 @@ pub(crate) struct Plan<'a> {
     pub latest: Vec<usize>,
 }
 
-/// Decides what storing `records` does, given each known id's latest `(content_hash,
-/// version)` and every `(id, content_hash)` stored before. A hash seen before for that id
-/// (a late redelivery of an older version) is `Unchanged`: the history never goes back.
+/// The latest stored version of an id.
+#[derive(Debug, Clone)]
+pub(crate) struct Latest {
+    pub content_hash: String,
+    pub version: i64,
+    /// When the page of that version was fetched (`None` when the stored JSON has no
+    /// readable `fetched_at`).
+    pub fetched_at: Option<DateTime<Utc>>,
+}
+
+impl Latest {
+    /// From the stored columns and the `fetched_at` text of the version's JSON.
+    pub fn new(content_hash: String, version: i64, fetched_at: Option<&str>) -> Latest {
+        Latest {
+            content_hash,
+            version,
+            fetched_at: fetched_at
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.to_utc()),
+        }
+    }
+}
+
+/// Decides what storing `records` does, given each known id's latest version and every
+/// `(id, content_hash)` stored before. The history never goes back: a hash seen before for
+/// that id (a late redelivery of an older version) is `Unchanged`, and so is content fetched
+/// before the latest stored version's page (an older fetch delayed behind a newer one, e.g.
+/// two sinks catching up after a database outage).
 pub(crate) fn plan<'a>(
     records: &'a [SpeechRecord],
-    mut latest: HashMap<String, (String, i64)>,
+    mut latest: HashMap<String, Latest>,
     mut known: HashSet<(String, String)>,
 ) -> Result<Plan<'a>, serde_json::Error> {
     let mut plan = Plan::default();
@@ -507,8 +532,12 @@ pub(crate) fn plan<'a>(
     for record in records {
         let key = (record.id.clone(), record.content_hash.clone());
         let outcome = match latest.get(&record.id) {
-            Some((hash, _)) if *hash == record.content_hash => StoreOutcome::Unchanged,
+            Some(l) if l.content_hash == record.content_hash => StoreOutcome::Unchanged,
             _ if known.contains(&key) => StoreOutcome::Unchanged,
+            Some(l) if l.fetched_at.is_some_and(|t| record.fetched_at < t) => {
+                tracing::info!(id = %record.id, fetched_at = %record.fetched_at, "an older fetch than the stored version: not a new version");
+                StoreOutcome::Unchanged
+            }
             Some(_) => StoreOutcome::NewVersion,
             None => StoreOutcome::Inserted,
         };
@@ -516,8 +545,15 @@ pub(crate) fn plan<'a>(
         if outcome == StoreOutcome::Unchanged {
             continue;
         }
-        let version = latest.get(&record.id).map_or(1, |(_, v)| v + 1);
-        latest.insert(record.id.clone(), (record.content_hash.clone(), version));
+        let version = latest.get(&record.id).map_or(1, |l| l.version + 1);
+        latest.insert(
+            record.id.clone(),
+            Latest {
+                content_hash: record.content_hash.clone(),
+                version,
+                fetched_at: Some(record.fetched_at),
+            },
+        );
         known.insert(key);
         plan.versions.push(Row {
             record,
@@ -697,8 +733,8 @@ mod tests {
             record("c", "old"),
         ];
         let latest = HashMap::from([
-            ("b".to_string(), ("h9".to_string(), 1)),
-            ("c".to_string(), ("new".to_string(), 2)),
+            ("b".to_string(), Latest::new("h9".into(), 1, None)),
+            ("c".to_string(), Latest::new("new".into(), 2, None)),
         ]);
         let known = HashSet::from([
             ("c".to_string(), "old".to_string()),
@@ -718,6 +754,25 @@ mod tests {
         assert_eq!(plan.versions.len(), 2);
         assert_eq!(plan.versions[1].version, 2);
         assert_eq!(plan.latest, vec![1]);
+    }
+
+    #[test]
+    fn an_older_fetch_never_becomes_a_newer_version() {
+        let mut older = record("a", "rev1");
+        let newer_fetch = older.fetched_at;
+        older.fetched_at = newer_fetch - chrono::Duration::seconds(6);
+        let latest = HashMap::from([(
+            "a".to_string(),
+            Latest::new("rev2".into(), 1, Some(&newer_fetch.to_rfc3339())),
+        )]);
+        let skipped = plan(std::slice::from_ref(&older), latest.clone(), HashSet::new()).unwrap();
+        assert_eq!(skipped.outcomes, vec![StoreOutcome::Unchanged]);
+        assert!(skipped.versions.is_empty());
+        // Fetched later than the stored version: a new version.
+        let mut later = record("a", "rev3");
+        later.fetched_at = newer_fetch + chrono::Duration::seconds(6);
+        let stored = plan(std::slice::from_ref(&later), latest, HashSet::new()).unwrap();
+        assert_eq!(stored.outcomes, vec![StoreOutcome::NewVersion]);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, Postgres, QueryBuilder};
 
 use super::{
-    Cursor, ListRow, Page, Query, SEARCH_RANK_WINDOW, Store, StoreError, StoreOutcome, StoredEvent,
-    VersionEntry, contains_pattern, page_of, plan, redact_url, ts_config,
+    Cursor, Latest, ListRow, Page, Query, SEARCH_RANK_WINDOW, Store, StoreError, StoreOutcome,
+    StoredEvent, VersionEntry, contains_pattern, page_of, plan, redact_url, ts_config,
 };
 
 /// Advisory lock key held while numbering events, so that sequence order is commit order
@@ -37,6 +37,7 @@ struct LatestRow {
     id: String,
     content_hash: String,
     version: i32,
+    fetched_at: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -196,7 +197,9 @@ impl Store for PgStore {
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
         let mut tx = self.pool.begin().await?;
         let latest: Vec<LatestRow> = sqlx::query_as(
-            "SELECT id, content_hash, version FROM speeches WHERE id = ANY($1) FOR UPDATE",
+            "SELECT s.id, s.content_hash, s.version, v.record::jsonb ->> 'fetched_at' AS fetched_at
+             FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version
+             WHERE s.id = ANY($1) FOR UPDATE OF s",
         )
         .bind(&ids)
         .fetch_all(&mut *tx)
@@ -206,9 +209,13 @@ impl Store for PgStore {
                 .bind(&ids)
                 .fetch_all(&mut *tx)
                 .await?;
-        let latest: HashMap<String, (String, i64)> = latest
+        let latest: HashMap<String, Latest> = latest
             .into_iter()
-            .map(|r| (r.id, (r.content_hash, i64::from(r.version))))
+            .map(|r| {
+                let version = i64::from(r.version);
+                let latest = Latest::new(r.content_hash, version, r.fetched_at.as_deref());
+                (r.id, latest)
+            })
             .collect();
         let known: HashSet<(String, String)> = known.into_iter().collect();
         let plan = plan(records, latest, known)?;

@@ -12,8 +12,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
-    Cursor, ListRow, Page, Query, Store, StoreError, StoreOutcome, StoredEvent, VersionEntry,
-    contains_pattern, page_of, plan,
+    Cursor, Latest, ListRow, Page, Query, Store, StoreError, StoreOutcome, StoredEvent,
+    VersionEntry, contains_pattern, page_of, plan,
 };
 use crate::params::fts5_query;
 
@@ -36,6 +36,7 @@ struct LatestRow {
     id: String,
     content_hash: String,
     version: i64,
+    fetched_at: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -137,8 +138,10 @@ impl Store for SqliteStore {
         // IMMEDIATE: take the write lock now, so two writers wait instead of deadlocking.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let latest: Vec<LatestRow> = sqlx::query_as(
-            "SELECT id, content_hash, version FROM speeches
-             WHERE id IN (SELECT value FROM json_each(?1))",
+            "SELECT s.id, s.content_hash, s.version,
+                    json_extract(v.record, '$.fetched_at') AS fetched_at
+             FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version
+             WHERE s.id IN (SELECT value FROM json_each(?1))",
         )
         .bind(&ids_json)
         .fetch_all(&mut *tx)
@@ -150,9 +153,12 @@ impl Store for SqliteStore {
         .bind(&ids_json)
         .fetch_all(&mut *tx)
         .await?;
-        let latest: HashMap<String, (String, i64)> = latest
+        let latest: HashMap<String, Latest> = latest
             .into_iter()
-            .map(|r| (r.id, (r.content_hash, r.version)))
+            .map(|r| {
+                let latest = Latest::new(r.content_hash, r.version, r.fetched_at.as_deref());
+                (r.id, latest)
+            })
             .collect();
         let known: HashSet<(String, String)> = known.into_iter().collect();
         let plan = plan(records, latest, known)?;
