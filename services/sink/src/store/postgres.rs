@@ -2,11 +2,12 @@
 //! text search configuration.
 
 use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use shared::{Lang, SpeechRecord};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, Postgres, QueryBuilder};
 
 use super::{
@@ -106,14 +107,22 @@ impl PgStore {
             source,
         };
         check_tls_files(url)?;
+        // Plans for the values of each query, never the generic plan of a prepared
+        // statement: a search's plan depends on how rare its words are (a generic plan reads
+        // a whole language for a word that matches nothing).
+        let options = PgConnectOptions::from_str(url)
+            .map_err(connect_error)?
+            .options([("plan_cache_mode", "force_custom_plan")]);
         // One direct connection first: it fails at once when the server is down, where the
         // pool would keep trying until its acquire timeout.
-        let probe = PgConnection::connect(url).await.map_err(connect_error)?;
+        let probe = PgConnection::connect_with(&options)
+            .await
+            .map_err(connect_error)?;
         let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect_with(options)
             .await
             .map_err(connect_error)?;
         MIGRATOR.run(&pool).await?;
