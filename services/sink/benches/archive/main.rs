@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;
-use sink::store::AnyStore;
+use sink::store::{AnyStore, Query, Store as _};
 use testkit::archive::Archive;
 use testkit::{Identity, NatsServer, Service, TempDatabase, TempDir};
 
@@ -46,6 +46,18 @@ struct Args {
     /// Length of the load run, seconds (0: no load run).
     #[arg(long, default_value_t = 60)]
     load_seconds: u64,
+    /// A database to use instead of a temporary one (`postgres://…` or `sqlite://PATH`, one
+    /// per store; repeatable). It is kept afterwards, and when it already holds the archive
+    /// the writing step is skipped, so that query shapes can be measured again without
+    /// reloading 300,000 records.
+    #[arg(long = "database-url")]
+    database_urls: Vec<String>,
+    /// Measure only the query shapes (no exports, no load run).
+    #[arg(long)]
+    queries_only: bool,
+    /// Measure only the query shapes whose name contains this text (e.g. `search`).
+    #[arg(long)]
+    shapes: Option<String>,
     /// Where the Markdown report goes.
     #[arg(long, default_value = "target/bench/archive.md")]
     out: PathBuf,
@@ -65,7 +77,7 @@ pub struct Served {
 }
 
 /// Starts the release sink on `database_url` with a private nats-server; waits until the API
-/// answers.
+/// answers (after the migrations, which may rebuild indexes of a large archive).
 async fn serve(database_url: &str, nats: &NatsServer) -> Result<Served> {
     let port = testkit::free_port();
     let listen = format!("127.0.0.1:{port}");
@@ -73,14 +85,19 @@ async fn serve(database_url: &str, nats: &NatsServer) -> Result<Served> {
     env.push(("NATS_URL".into(), nats.url()));
     env.push(("RUST_LOG".into(), "warn".into()));
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let sink = Service::spawn(
+    let mut sink = Service::spawn(
         "sink",
         &["--database-url", database_url, "--listen", &listen],
         &env_refs,
     );
     let base = format!("http://{listen}");
     let client = queries::client();
-    for _ in 0..600 {
+    // Migrations run before the API listens; rebuilding an index of a large archive takes
+    // minutes, so wait as long as the sink runs (at most 30 min).
+    for _ in 0..18_000 {
+        if !sink.is_running() {
+            break;
+        }
         if let Ok(r) = client
             .get(format!("{base}/v1/speeches?limit=1"))
             .send()
@@ -96,7 +113,7 @@ async fn serve(database_url: &str, nats: &NatsServer) -> Result<Served> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!(
-        "the sink did not answer within 60 s; its log:\n{}",
+        "the sink stopped or did not answer within 30 min; its log:\n{}",
         sink.log()
     )
 }
@@ -111,27 +128,54 @@ async fn main() -> Result<()> {
     for store in &args.stores {
         let dir = TempDir::new("archive-bench");
         let pg;
-        let url = match store.as_str() {
-            "postgres" => {
+        let scheme = match store.as_str() {
+            "postgres" => "postgres",
+            "sqlite" => "sqlite",
+            other => anyhow::bail!("unknown store {other:?}: give postgres or sqlite"),
+        };
+        let given = args
+            .database_urls
+            .iter()
+            .find(|u| u.starts_with(scheme))
+            .cloned();
+        let url = match (given.clone(), scheme) {
+            (Some(url), _) => url,
+            (None, "postgres") => {
                 pg = TempDatabase::create("archive_bench");
                 pg.url()
             }
-            "sqlite" => format!("sqlite://{}", dir.path().join("archive.db").display()),
-            other => anyhow::bail!("unknown store {other:?}: give postgres or sqlite"),
+            (None, _) => format!("sqlite://{}", dir.path().join("archive.db").display()),
         };
-        eprintln!("==> {store}: writing {} records", args.records);
         let opened = AnyStore::open(&url)
             .await
             .with_context(|| format!("cannot open {store}"))?;
-        let written = writes::write_archive(&opened, &archive).await?;
-        eprintln!("    {}", written.summary());
+        let present = opened.count(&Query::default()).await?;
+        let written = if given.is_some() && present > 0 {
+            eprintln!("==> {store}: {present} records already in {url}: not writing");
+            anyhow::ensure!(
+                present == args.records,
+                "{url} holds {present} records, not --records {}: give the matching --records",
+                args.records
+            );
+            None
+        } else {
+            eprintln!("==> {store}: writing {} records", args.records);
+            let written = writes::write_archive(&opened, &archive).await?;
+            eprintln!("    {}", written.summary());
+            Some(written)
+        };
         opened.close().await;
         let served = serve(&url, &nats).await?;
         eprintln!("==> {store}: query shapes ({} samples each)", args.samples);
-        let shapes = queries::measure(&served.base, &archive, args.samples).await?;
-        eprintln!("==> {store}: exports");
-        let exports = exports::measure(&served, dir.path()).await?;
-        let load = if store == "postgres" && args.load_seconds > 0 {
+        let shapes =
+            queries::measure(&served.base, &archive, args.samples, args.shapes.as_deref()).await?;
+        let exports = if args.queries_only {
+            Vec::new()
+        } else {
+            eprintln!("==> {store}: exports");
+            exports::measure(&served, dir.path()).await?
+        };
+        let load = if store == "postgres" && args.load_seconds > 0 && !args.queries_only {
             eprintln!(
                 "==> {store}: load run, {} clients for {} s",
                 args.clients, args.load_seconds

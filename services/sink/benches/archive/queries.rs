@@ -127,14 +127,25 @@ fn items(body: &str) -> String {
     }
 }
 
-/// Times `samples` requests of the URLs `url(k)` after three warm-up requests.
+/// Which shapes to measure: those whose name contains `only` (all when `None`).
+#[derive(Clone, Copy)]
+struct Filter<'a> {
+    only: Option<&'a str>,
+}
+
+/// Times `samples` requests of the URLs `url(k)` after three warm-up requests; `None` when
+/// the shape is filtered out.
 async fn time_shape(
     client: &reqwest::Client,
+    filter: Filter<'_>,
     name: &str,
     budget: Budget,
     samples: usize,
     url: impl Fn(usize) -> String,
-) -> Result<Shape> {
+) -> Result<Option<Shape>> {
+    if filter.only.is_some_and(|only| !name.contains(only)) {
+        return Ok(None);
+    }
     for k in 0..3 {
         // A failure is counted below, not here.
         let _ = get(client, &url(samples + k)).await;
@@ -160,12 +171,12 @@ async fn time_shape(
     if failed > 0 {
         answer = format!("**{failed} of {samples} failed** {answer}");
     }
-    Ok(Shape {
+    Ok(Some(Shape {
         name: name.to_string(),
         budget,
         stats,
         answer,
-    })
+    }))
 }
 
 /// Ids of records spread over the archive (`k`-th of them), and of edited records.
@@ -176,9 +187,15 @@ fn record_id(archive: &Archive, k: usize, edited: bool) -> String {
     archive.record(i).id
 }
 
-/// Measures every shape on the API at `base`.
-pub async fn measure(base: &str, archive: &Archive, samples: usize) -> Result<Vec<Shape>> {
+/// Measures every shape on the API at `base` (those whose name contains `only`, if given).
+pub async fn measure(
+    base: &str,
+    archive: &Archive,
+    samples: usize,
+    only: Option<&str>,
+) -> Result<Vec<Shape>> {
     let client = client();
+    let filter = Filter { only };
     let en = archive.vocabulary(Lang::En);
     let ru = archive.vocabulary(Lang::Ru);
     let common = en.word(0).to_string();
@@ -198,22 +215,33 @@ pub async fn measure(base: &str, archive: &Archive, samples: usize) -> Result<Ve
     ];
     for (label, extra) in filters {
         let s = |name: &str| format!("search {name}{label}");
-        shapes.push(
-            time_shape(&client, &s("rare word"), Budget::Search, samples, |k| {
-                search(&rare(k), extra)
-            })
+        shapes.extend(
+            time_shape(
+                &client,
+                filter,
+                &s("rare word"),
+                Budget::Search,
+                samples,
+                |k| search(&rare(k), extra),
+            )
             .await?,
         );
-        shapes.push(
-            time_shape(&client, &s("common word"), Budget::Search, samples, |_| {
-                search(&common, extra)
-            })
+        shapes.extend(
+            time_shape(
+                &client,
+                filter,
+                &s("common word"),
+                Budget::Search,
+                samples,
+                |_| search(&common, extra),
+            )
             .await?,
         );
     }
-    shapes.push(
+    shapes.extend(
         time_shape(
             &client,
+            filter,
             "search middling word",
             Budget::Search,
             samples,
@@ -221,16 +249,24 @@ pub async fn measure(base: &str, archive: &Archive, samples: usize) -> Result<Ve
         )
         .await?,
     );
-    shapes.push(
-        time_shape(&client, "search phrase", Budget::Search, samples, |k| {
-            let phrase = ["\"strategic stability\"", "\"Security Council\""][k % 2];
-            search(phrase, "")
-        })
-        .await?,
-    );
-    shapes.push(
+    shapes.extend(
         time_shape(
             &client,
+            filter,
+            "search phrase",
+            Budget::Search,
+            samples,
+            |k| {
+                let phrase = ["\"strategic stability\"", "\"Security Council\""][k % 2];
+                search(phrase, "")
+            },
+        )
+        .await?,
+    );
+    shapes.extend(
+        time_shape(
+            &client,
+            filter,
             "search Russian word",
             Budget::Search,
             samples,
@@ -238,9 +274,10 @@ pub async fn measure(base: &str, archive: &Archive, samples: usize) -> Result<Ve
         )
         .await?,
     );
-    shapes.push(
+    shapes.extend(
         time_shape(
             &client,
+            filter,
             "search OR / exclusion",
             Budget::Search,
             samples,
@@ -255,15 +292,21 @@ pub async fn measure(base: &str, archive: &Archive, samples: usize) -> Result<Ve
         )
         .await?,
     );
-    shapes.push(
-        time_shape(&client, "search no match", Budget::NoMatch, samples, |_| {
-            search("zzyzxqq", "")
-        })
-        .await?,
-    );
-    shapes.push(
+    shapes.extend(
         time_shape(
             &client,
+            filter,
+            "search no match",
+            Budget::NoMatch,
+            samples,
+            |_| search("zzyzxqq", ""),
+        )
+        .await?,
+    );
+    shapes.extend(
+        time_shape(
+            &client,
+            filter,
             "search no match + lang",
             Budget::NoMatch,
             samples,
@@ -285,17 +328,28 @@ pub async fn measure(base: &str, archive: &Archive, samples: usize) -> Result<Ve
         ),
     ];
     for (name, params) in listings {
-        shapes.push(time_shape(&client, name, Budget::Listing, samples, |_| list(params)).await?);
+        shapes.extend(
+            time_shape(&client, filter, name, Budget::Listing, samples, |_| {
+                list(params)
+            })
+            .await?,
+        );
     }
     // Page 1,000 (20,000 records deep), or the last page of a smaller archive.
     let page = usize::try_from(archive.len() / 20)
         .unwrap_or(1_000)
         .clamp(1, 1_000);
-    let deep = deep_page(&client, base, page).await?;
-    shapes.push(
+    let deep_name = format!("list page {page} (cursor)");
+    let deep = if filter.only.is_none_or(|only| deep_name.contains(only)) {
+        deep_page(&client, base, page).await?
+    } else {
+        String::new()
+    };
+    shapes.extend(
         time_shape(
             &client,
-            &format!("list page {page} (cursor)"),
+            filter,
+            &deep_name,
             Budget::Listing,
             samples,
             |_| deep.clone(),
@@ -305,9 +359,10 @@ pub async fn measure(base: &str, archive: &Archive, samples: usize) -> Result<Ve
     let ids: Vec<String> = (0..samples + 3)
         .map(|k| enc(&record_id(archive, k, false)))
         .collect();
-    shapes.push(
+    shapes.extend(
         time_shape(
             &client,
+            filter,
             "GET /v1/speeches/{id}",
             Budget::Record,
             samples,
@@ -318,9 +373,10 @@ pub async fn measure(base: &str, archive: &Archive, samples: usize) -> Result<Ve
     let edited: Vec<String> = (0..samples + 3)
         .map(|k| enc(&record_id(archive, k, true)))
         .collect();
-    shapes.push(
+    shapes.extend(
         time_shape(
             &client,
+            filter,
             "GET /v1/speeches/{id}/versions (2 versions)",
             Budget::Record,
             samples,
@@ -328,9 +384,10 @@ pub async fn measure(base: &str, archive: &Archive, samples: usize) -> Result<Ve
         )
         .await?,
     );
-    shapes.push(
+    shapes.extend(
         time_shape(
             &client,
+            filter,
             "Atom feed (lang=en)",
             Budget::Listing,
             samples,
@@ -338,9 +395,10 @@ pub async fn measure(base: &str, archive: &Archive, samples: usize) -> Result<Ve
         )
         .await?,
     );
-    shapes.push(
+    shapes.extend(
         time_shape(
             &client,
+            filter,
             "Atom feed (kind, speaker)",
             Budget::Listing,
             samples,

@@ -16,7 +16,8 @@ pub struct Report {
 
 struct StoreFigures {
     name: String,
-    written: Written,
+    /// `None` when the archive was written by an earlier run (`--database-url`).
+    written: Option<Written>,
     shapes: Vec<Shape>,
     exports: Vec<Export>,
     load: Option<Load>,
@@ -69,7 +70,7 @@ impl Report {
     pub fn add(
         &mut self,
         name: &str,
-        written: Written,
+        written: Option<Written>,
         shapes: Vec<Shape>,
         exports: Vec<Export>,
         load: Option<Load>,
@@ -111,7 +112,14 @@ impl Report {
             crate::writes::BATCH
         );
         for s in &self.stores {
-            let w = &s.written;
+            let Some(w) = &s.written else {
+                let _ = writeln!(
+                    out,
+                    "| {} | written by an earlier run (`--database-url`) | | | | |",
+                    s.name
+                );
+                continue;
+            };
             let _ = writeln!(
                 out,
                 "| {} | {:.0} records/s ({:.0} s) | {:.0} records/s | {} at {:.0}/s | {:.1} s | {} |",
