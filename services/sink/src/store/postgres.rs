@@ -6,18 +6,20 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shared::{Lang, SpeechRecord};
+use shared::SpeechRecord;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, Postgres, QueryBuilder};
 
 use super::{
-    Cursor, Latest, ListRow, Page, Query, SEARCH_RANK_WINDOW, Store, StoreError, StoreOutcome,
-    StoredEvent, VersionEntry, contains_pattern, page_of, plan, redact_url, ts_config,
+    Cursor, Latest, ListRow, Page, Query, Store, StoreError, StoreOutcome, StoredEvent,
+    VersionEntry, contains_pattern, page_of, plan, redact_url, ts_config,
 };
 
 /// Advisory lock key held while numbering events, so that sequence order is commit order
 /// even with several sinks writing ("ministry-feed events" in ASCII, truncated).
 const EVENTS_LOCK: i64 = 0x6d66_5f65_7665_6e74;
+
+mod search;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -146,11 +148,29 @@ impl PgStore {
     /// The query plan (`EXPLAIN` text) of the listing or search `query`, as the store runs
     /// it: for tests and for operators checking that an archive's queries use its indexes.
     pub async fn explain_list(&self, query: &Query) -> Result<String, StoreError> {
-        let lines: Vec<String> = list_sql("EXPLAIN ", query)
+        let lines: Vec<String> = self
+            .list_sql("EXPLAIN ", query)
+            .await?
             .build_query_scalar()
             .fetch_all(&self.pool)
             .await?;
         Ok(lines.join("\n"))
+    }
+
+    /// The statement of a listing or search (`prefix` is empty, or `EXPLAIN …`); a search's
+    /// text is parsed first (one round trip).
+    async fn list_sql(
+        &self,
+        prefix: &str,
+        query: &Query,
+    ) -> Result<QueryBuilder<Postgres>, StoreError> {
+        Ok(match query.q.as_deref().map(pg_text) {
+            Some(q) => {
+                let parsed = search::parse(&self.pool, query, &q).await?;
+                search::search_sql(prefix, query, &parsed)
+            }
+            None => listing_sql(prefix, query),
+        })
     }
 
     /// The query plans (`EXPLAIN` text) of reading one record and of its versions.
@@ -337,7 +357,9 @@ impl Store for PgStore {
     }
 
     async fn list(&self, query: &Query) -> Result<Page, StoreError> {
-        let rows: Vec<ListRow> = list_sql("", query)
+        let rows: Vec<ListRow> = self
+            .list_sql("", query)
+            .await?
             .build_query_as()
             .fetch_all(&self.pool)
             .await?;
@@ -366,40 +388,17 @@ impl Store for PgStore {
     }
 
     async fn count(&self, query: &Query) -> Result<u64, StoreError> {
-        let mut sql: QueryBuilder<Postgres>;
-        match query.q.as_deref().map(pg_text) {
+        let mut sql: QueryBuilder<Postgres> = match query.q.as_deref().map(pg_text) {
             Some(q) => {
-                // One branch per language on its GIN index, as in `search_sql`.
-                sql = QueryBuilder::new("SELECT COALESCE(SUM(n), 0)::int8 FROM (");
-                let langs: Vec<Lang> = query.lang.map_or_else(|| Lang::ALL.to_vec(), |l| vec![l]);
-                for (i, lang) in langs.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(" UNION ALL ");
-                    }
-                    // The language and its configuration are constants of a closed set.
-                    sql.push(format!(
-                        "SELECT COUNT(*) AS n FROM speeches s WHERE s.lang = '{}' \
-                         AND s.tsv @@ websearch_to_tsquery('{}', ",
-                        lang.as_str(),
-                        ts_config(*lang)
-                    ))
-                    .push_bind(q.clone())
-                    .push(")");
-                    push_filters(
-                        &mut sql,
-                        &Query {
-                            lang: None,
-                            ..query.clone()
-                        },
-                    );
-                }
-                sql.push(") c");
+                let parsed = search::parse(&self.pool, query, &q).await?;
+                search::count_sql(query, &parsed)
             }
             None => {
-                sql = QueryBuilder::new("SELECT COUNT(*) FROM speeches s WHERE TRUE");
+                let mut sql = QueryBuilder::new("SELECT COUNT(*) FROM speeches s WHERE TRUE");
                 push_filters(&mut sql, query);
+                sql
             }
-        }
+        };
         let n: i64 = sql.build_query_scalar().fetch_one(&self.pool).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
@@ -433,9 +432,6 @@ impl Store for PgStore {
     }
 }
 
-/// The options of `ts_headline` for snippets.
-const HEADLINE_OPTIONS: &str = "'StartSel=<mark>, StopSel=</mark>, MaxWords=32, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"'";
-
 /// Appends the filters of `query` (not `q`, not the cursor) to a `WHERE` clause.
 fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &Query) {
     if let Some(source) = &query.source {
@@ -464,14 +460,6 @@ fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &Query) {
     }
 }
 
-/// The statement of a listing (`prefix` is empty, or `EXPLAIN …`).
-fn list_sql(prefix: &str, query: &Query) -> QueryBuilder<Postgres> {
-    match query.q.as_deref().map(pg_text) {
-        Some(q) => search_sql(prefix, query, &q),
-        None => listing_sql(prefix, query),
-    }
-}
-
 /// A listing without `q`: newest first along an index, continuing after the cursor.
 fn listing_sql(prefix: &str, query: &Query) -> QueryBuilder<Postgres> {
     let mut sql = QueryBuilder::new(format!(
@@ -488,75 +476,5 @@ fn listing_sql(prefix: &str, query: &Query) -> QueryBuilder<Postgres> {
     }
     sql.push(" ORDER BY s.published_us DESC, s.id DESC LIMIT ")
         .push_bind(i64::from(query.limit) + 1);
-    sql
-}
-
-/// A search. Each language is one branch naming its text search configuration as a
-/// constant, so the branch runs on that language's partial GIN index (or walks the
-/// language's newest-first index when the words are common). The newest
-/// [`SEARCH_RANK_WINDOW`] matches are ranked by relevance; older matches follow, newest
-/// first. Snippets and records are read for the returned page only.
-fn search_sql(prefix: &str, query: &Query, q: &str) -> QueryBuilder<Postgres> {
-    let offset = match query.cursor {
-        Some(Cursor::Offset(offset)) => i64::try_from(offset).unwrap_or(i64::MAX),
-        _ => 0,
-    };
-    let limit = i64::from(query.limit) + 1;
-    let window = i64::try_from(SEARCH_RANK_WINDOW).unwrap_or(i64::MAX);
-    let langs: Vec<Lang> = match query.lang {
-        Some(lang) => vec![lang],
-        None => Lang::ALL.to_vec(),
-    };
-    let mut sql = QueryBuilder::new(format!(
-        "{prefix}WITH matches AS (SELECT m.*, row_number() OVER (ORDER BY m.published_us DESC, m.id DESC) AS recency FROM (SELECT * FROM ("
-    ));
-    for (i, lang) in langs.iter().enumerate() {
-        if i > 0 {
-            sql.push(" UNION ALL ");
-        }
-        // The language and its configuration are constants of a closed set, never input.
-        sql.push(format!(
-            "(SELECT s.id, s.published_us, s.tsv, s.ts_config FROM speeches s \
-             WHERE s.lang = '{}' AND s.tsv @@ websearch_to_tsquery('{}', ",
-            lang.as_str(),
-            ts_config(*lang)
-        ))
-        .push_bind(q.to_string())
-        .push(")");
-        push_filters(
-            &mut sql,
-            &Query {
-                lang: None,
-                ..query.clone()
-            },
-        );
-        sql.push(" ORDER BY s.published_us DESC, s.id DESC LIMIT ")
-            .push_bind(window.max(offset.saturating_add(limit)))
-            .push(")");
-    }
-    sql.push(") u ORDER BY published_us DESC, id DESC LIMIT ")
-        .push_bind(window.max(offset.saturating_add(limit)))
-        .push(
-            ") m), page AS (SELECT id, published_us, recency, ts_config, \
-             CASE WHEN recency <= ",
-        )
-        .push_bind(window)
-        .push(" THEN ts_rank(tsv, websearch_to_tsquery(ts_config::regconfig, ")
-        .push_bind(q.to_string())
-        .push(")) END AS rank FROM matches ORDER BY recency > ")
-        .push_bind(window)
-        .push(", rank DESC, recency LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset)
-        .push(") SELECT v.record, s.published_us, s.id, ts_headline(page.ts_config::regconfig, s.body_text, websearch_to_tsquery(page.ts_config::regconfig, ")
-        .push_bind(q.to_string())
-        .push(format!(
-            "), {HEADLINE_OPTIONS}) AS snippet FROM page JOIN speeches s ON s.id = page.id \
-             JOIN speech_versions v ON v.id = s.id AND v.version = s.version \
-             ORDER BY page.recency > "
-        ))
-        .push_bind(window)
-        .push(", page.rank DESC, page.recency");
     sql
 }

@@ -1,0 +1,134 @@
+//! Full-text search on PostgreSQL.
+//!
+//! A search is one branch per language, each naming that language's search expression
+//! `(CASE WHEN lang = 'xx' THEN tsv END)` so that it runs on the language's GIN index and is
+//! planned with the language's own statistics (migration 0016). The searched text is parsed
+//! into a `tsquery` once per language before the statement ([`parse`]) and bound as a
+//! constant: `websearch_to_tsquery` is only `STABLE`, so written into the statement it was
+//! parsed again for every row a branch filtered, ranked or quoted.
+//!
+//! The newest [`SEARCH_RANK_WINDOW`] matches are ranked by relevance (`ts_rank`); older
+//! matches follow, newest first. Records and snippets are read for the returned page only,
+//! and a snippet is cut from the first [`SNIPPET_PREFIX_CHARS`] characters of the body when
+//! the words occur there (the whole body otherwise).
+
+use shared::Lang;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::push_filters;
+use crate::store::{Cursor, Query, SEARCH_RANK_WINDOW, ts_config};
+
+/// The options of `ts_headline` for snippets.
+const HEADLINE_OPTIONS: &str = "'StartSel=<mark>, StopSel=</mark>, MaxWords=32, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"'";
+
+/// A snippet is first looked for in this many characters at the start of the body:
+/// `ts_headline` parses and stems all the text it is given, and a common word occurs early.
+const SNIPPET_PREFIX_CHARS: i32 = 2_000;
+
+/// The searched languages with the search text parsed by each one's configuration
+/// (`tsquery` text; empty when the text has no searchable word in that language).
+pub(super) type Parsed = Vec<(Lang, String)>;
+
+/// The languages `query` searches.
+fn languages(query: &Query) -> Vec<Lang> {
+    query.lang.map_or_else(|| Lang::ALL.to_vec(), |l| vec![l])
+}
+
+/// Parses `q` with the text search configuration of every language `query` searches, in one
+/// round trip.
+pub(super) async fn parse(pool: &PgPool, query: &Query, q: &str) -> Result<Parsed, sqlx::Error> {
+    let langs = languages(query);
+    let configs: Vec<&str> = langs.iter().map(|l| ts_config(*l)).collect();
+    let parsed: Vec<String> = sqlx::query_scalar(
+        "SELECT websearch_to_tsquery(u.c::regconfig, $2)::text
+         FROM UNNEST($1::text[]) WITH ORDINALITY AS u(c, n) ORDER BY u.n",
+    )
+    .bind(&configs)
+    .bind(q)
+    .fetch_all(pool)
+    .await?;
+    Ok(langs.into_iter().zip(parsed).collect())
+}
+
+/// `WHERE` of one language's branch: its search expression (as indexed by migration 0016)
+/// matching its parsed query, and the filters of `query`.
+fn push_branch_where(sql: &mut QueryBuilder<Postgres>, query: &Query, lang: Lang, tsquery: &str) {
+    // The language is a constant of a closed set, never input.
+    let code = lang.as_str();
+    sql.push(format!(
+        " WHERE s.lang = '{code}' AND (CASE WHEN s.lang = '{code}' THEN s.tsv END) @@ "
+    ))
+    .push_bind(tsquery.to_string())
+    .push("::tsquery");
+    push_filters(
+        sql,
+        &Query {
+            lang: None,
+            ..query.clone()
+        },
+    );
+}
+
+/// The statement of a search page (`prefix` is empty, or `EXPLAIN …`).
+pub(super) fn search_sql(prefix: &str, query: &Query, parsed: &Parsed) -> QueryBuilder<Postgres> {
+    let offset = match query.cursor {
+        Some(Cursor::Offset(offset)) => i64::try_from(offset).unwrap_or(i64::MAX),
+        _ => 0,
+    };
+    let limit = i64::from(query.limit) + 1;
+    let window = i64::try_from(SEARCH_RANK_WINDOW).unwrap_or(i64::MAX);
+    let depth = window.max(offset.saturating_add(limit));
+    let mut sql = QueryBuilder::new(format!(
+        "{prefix}WITH matches AS (SELECT m.*, row_number() OVER (ORDER BY m.published_us DESC, m.id DESC) AS recency FROM (SELECT * FROM ("
+    ));
+    for (i, (lang, tsquery)) in parsed.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        sql.push("(SELECT s.id, s.published_us, s.tsv, s.ts_config, ")
+            .push_bind(tsquery.clone())
+            .push("::tsquery AS query FROM speeches s");
+        push_branch_where(&mut sql, query, *lang, tsquery);
+        sql.push(" ORDER BY s.published_us DESC, s.id DESC LIMIT ")
+            .push_bind(depth)
+            .push(")");
+    }
+    sql.push(") u ORDER BY published_us DESC, id DESC LIMIT ")
+        .push_bind(depth)
+        .push(
+            ") m), page AS (SELECT id, recency, ts_config, query, CASE WHEN recency <= ",
+        )
+        .push_bind(window)
+        .push(" THEN ts_rank(tsv, query) END AS rank FROM matches ORDER BY recency > ")
+        .push_bind(window)
+        .push(", rank DESC, recency LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset)
+        .push(format!(
+            ") SELECT v.record, s.published_us, s.id, \
+             CASE WHEN strpos(h.head, '<mark>') > 0 THEN h.head \
+             ELSE ts_headline(page.ts_config::regconfig, s.body_text, page.query, {HEADLINE_OPTIONS}) END AS snippet \
+             FROM page JOIN speeches s ON s.id = page.id \
+             JOIN speech_versions v ON v.id = s.id AND v.version = s.version \
+             CROSS JOIN LATERAL (SELECT ts_headline(page.ts_config::regconfig, left(s.body_text, {SNIPPET_PREFIX_CHARS}), page.query, {HEADLINE_OPTIONS}) AS head OFFSET 0) h \
+             ORDER BY page.recency > "
+        ))
+        .push_bind(window)
+        .push(", page.rank DESC, page.recency");
+    sql
+}
+
+/// The statement counting every match of a search.
+pub(super) fn count_sql(query: &Query, parsed: &Parsed) -> QueryBuilder<Postgres> {
+    let mut sql = QueryBuilder::new("SELECT COALESCE(SUM(n), 0)::int8 FROM (");
+    for (i, (lang, tsquery)) in parsed.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        sql.push("SELECT COUNT(*) AS n FROM speeches s");
+        push_branch_where(&mut sql, query, *lang, tsquery);
+    }
+    sql.push(") c");
+    sql
+}
