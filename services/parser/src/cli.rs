@@ -125,30 +125,53 @@ fn parse_lang(text: &str) -> Result<shared::Lang, String> {
         .map_err(|_| format!("unknown language {text:?}: use en, ru, de, fr, es or pt"))
 }
 
+/// The built-in profiles plus `--source-file FILE`s, and the text and origin of
+/// `--officials FILE`. An invalid profile is an error naming the file, the key and the reason.
+fn load_sources(
+    officials: Option<&std::path::Path>,
+    source_files: &[PathBuf],
+) -> anyhow::Result<(shared::profile::Profiles, Option<(String, String)>)> {
+    let profiles = shared::profile::Profiles::load(source_files)?;
+    let extra = match officials {
+        None => None,
+        Some(path) => Some((
+            std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read the officials file {}; check --officials",
+                    path.display()
+                )
+            })?,
+            path.display().to_string(),
+        )),
+    };
+    Ok((profiles, extra))
+}
+
 /// Builds the extractor: the built-in profiles plus `--source-file FILE`s, each source's
-/// registry plus `--officials FILE`. An invalid profile or registry is an error naming the
-/// file, the key and the reason.
+/// registry plus `--officials FILE`, all compiled now. An invalid profile or registry is an
+/// error naming the file, the key and the reason.
 pub fn build_extractor(
     officials: Option<&std::path::Path>,
     source_files: &[PathBuf],
 ) -> anyhow::Result<Extractor> {
-    let profiles = shared::profile::Profiles::load(source_files)?;
-    let extra = match officials {
-        None => None,
-        Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read the officials file {}; check --officials",
-                path.display()
-            )
-        })?),
-    };
-    let origin = officials
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let (profiles, extra) = load_sources(officials, source_files)?;
     Ok(Extractor::new(
         &profiles,
-        extra.as_deref().map(|text| (text, origin.as_str())),
+        extra.as_ref().map(|(t, o)| (t.as_str(), o.as_str())),
     )?)
+}
+
+/// Like [`build_extractor`], but each source is compiled when its first page comes
+/// (`parser parse`: one site's pages compile one profile; see [`Extractor::lazy`]).
+pub fn build_lazy_extractor(
+    officials: Option<&std::path::Path>,
+    source_files: &[PathBuf],
+) -> anyhow::Result<Extractor> {
+    let (profiles, extra) = load_sources(officials, source_files)?;
+    Ok(Extractor::lazy(
+        &profiles,
+        extra.as_ref().map(|(t, o)| (t.as_str(), o.as_str())),
+    ))
 }
 
 /// What `parser parse` was told about the files.
@@ -255,15 +278,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             content_type,
             files,
         } => {
-            let extractor = build_extractor(cli.officials.as_deref(), &cli.source_files)?;
+            let extractor = build_lazy_extractor(cli.officials.as_deref(), &cli.source_files)?;
             if let Some(name) = source.as_deref()
-                && extractor.source(name).is_none()
+                && extractor
+                    .try_source(name)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .is_none()
             {
-                let known: Vec<&str> = extractor
-                    .sources()
-                    .iter()
-                    .map(|s| s.profile().name.as_str())
-                    .collect();
+                let known: Vec<&str> = extractor.names().collect();
                 anyhow::bail!(
                     "unknown --source {name:?}: known sources are {}; give a profile with --source-file FILE",
                     known.join(", ")

@@ -222,6 +222,14 @@ pub fn extract_parts(html: &Html, rules: &PageRules) -> PageParts {
             }
             _ => {}
         }
+        // Most elements (menus, sidebars, footers) can match none of the selectors: one
+        // pre-test rules them out for all.
+        if !rules.walk.may_match(el) {
+            if el.name() == "h1" && parts.any_h1.is_none() && !in_chrome(rules, node) {
+                parts.any_h1 = Some(text_of(node)).filter(|t| !t.is_empty());
+            }
+            continue;
+        }
         let is_title = rules.title.iter().any(|s| s.matches(node, el));
         if is_title {
             titles.offer(&rules.title, node, el);

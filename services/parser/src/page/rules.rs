@@ -7,7 +7,7 @@ use scraper::node::Element;
 use shared::profile::{ProfileError, SourceProfile, compile_regex};
 
 use super::body::skipped_tag;
-use super::selector::{FastSelector, attr, compile_list};
+use super::selector::{FastSelector, Prefilter, attr, compile_list};
 
 /// A source's page markup and chrome, compiled once (`[parse.selectors]`, `[parse.chrome]`,
 /// `parse.doc_number_pattern`, the anti-bot markers of `[fetch]`).
@@ -34,6 +34,9 @@ pub struct PageRules {
     pub(super) body_css: String,
     /// The first title selector as written, for messages.
     pub(super) title_css: String,
+    /// The pre-test of every selector the page walk tries on each element (title, date,
+    /// time, place, body, tags, document number, alternates).
+    pub(super) walk: Prefilter,
 }
 
 impl PageRules {
@@ -51,7 +54,7 @@ impl PageRules {
             )?)
         };
         let anti_bot = &profile.fetch.anti_bot;
-        Ok(PageRules {
+        let mut rules = PageRules {
             title: compile_list(profile, "parse.selectors.title", &s.title)?,
             date: compile_list(profile, "parse.selectors.date", &s.date)?,
             time: compile_list(profile, "parse.selectors.time", &s.time)?,
@@ -99,7 +102,23 @@ impl PageRules {
                 .collect::<Result<Vec<_>, ProfileError>>()?,
             body_css: s.body.first().cloned().unwrap_or_default(),
             title_css: s.title.first().cloned().unwrap_or_default(),
-        })
+            walk: Prefilter::default(),
+        };
+        rules.walk = Prefilter::of(
+            [
+                &rules.title,
+                &rules.date,
+                &rules.time,
+                &rules.place,
+                &rules.body,
+                &rules.tags,
+                &rules.doc_number,
+            ]
+            .into_iter()
+            .flatten()
+            .chain(rules.alternates.iter().map(|(s, _)| s)),
+        );
+        Ok(rules)
     }
 
     /// The first body selector as written (`div.text.article-content`).

@@ -115,6 +115,58 @@ impl FastSelector {
     }
 }
 
+/// A pre-test shared by a group of selectors: an element can match one of them only if its
+/// tag, one of its classes or its id is one of the group's anchors (each alternative's first
+/// needed class, else its id, else its tag). One scan of the element's attributes and a few
+/// binary searches rule out an element for the whole group, instead of a pre-test per
+/// alternative.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Prefilter {
+    /// An alternative needs no tag, class or id (`[attr]`, `*`, `:is(…)`): every element.
+    any: bool,
+    tags: Vec<String>,
+    classes: Vec<String>,
+    ids: Vec<String>,
+}
+
+impl Prefilter {
+    /// The pre-test of every selector of `selectors`.
+    pub(super) fn of<'a>(selectors: impl IntoIterator<Item = &'a FastSelector>) -> Self {
+        let mut filter = Prefilter::default();
+        for need in selectors.into_iter().flat_map(|s| &s.needs) {
+            if let Some(class) = need.classes.first() {
+                filter.classes.push(class.clone());
+            } else if let Some(id) = &need.id {
+                filter.ids.push(id.clone());
+            } else if let Some(tag) = &need.tag {
+                filter.tags.push(tag.clone());
+            } else {
+                filter.any = true;
+            }
+        }
+        for list in [&mut filter.tags, &mut filter.classes, &mut filter.ids] {
+            list.sort_unstable();
+            list.dedup();
+        }
+        filter
+    }
+
+    /// Whether the element may match one of the group's selectors (a necessary condition of
+    /// each one's own pre-test).
+    pub(super) fn may_match(&self, el: &Element) -> bool {
+        if self.any || self.tags.iter().any(|t| t == el.name()) {
+            return true;
+        }
+        el.attrs().any(|(name, value)| match name {
+            "class" => value
+                .split_ascii_whitespace()
+                .any(|c| self.classes.binary_search_by(|k| k.as_str().cmp(c)).is_ok()),
+            "id" => self.ids.iter().any(|i| i == value),
+            _ => false,
+        })
+    }
+}
+
 pub(super) fn compile_list(
     profile: &SourceProfile,
     key: &str,
@@ -157,5 +209,38 @@ mod tests {
             alternatives("a, b:is(c, d) , e"),
             vec!["a", "b:is(c, d)", "e"]
         );
+    }
+
+    #[test]
+    fn prefilter_is_a_necessary_condition() {
+        let profile = SourceProfile::builtin("mid.ru").unwrap();
+        let selectors: Vec<FastSelector> = [
+            "h1.photo-content__title",
+            "div.text.article-content",
+            "link[rel~=alternate][hreflang]",
+            "#main .lead",
+        ]
+        .iter()
+        .map(|css| FastSelector::compile(&profile, "test", css).unwrap())
+        .collect();
+        let filter = Prefilter::of(&selectors);
+        let html = scraper::Html::parse_document(
+            r#"<html><head><link rel="alternate" hreflang="en" href="/en/"></head><body>
+            <h1 class="x photo-content__title">T</h1><div class="article-content text">B</div>
+            <div id="main"><p class="lead">L</p><p class="other">O</p></div>
+            <ul class="menu"><li><a href="/">M</a></li></ul></body></html>"#,
+        );
+        let mut passed = Vec::new();
+        for node in html.tree.root().descendants() {
+            let Node::Element(el) = node.value() else {
+                continue;
+            };
+            let matched = selectors.iter().any(|s| s.matches(node, el));
+            assert!(!matched || filter.may_match(el), "{}", el.name());
+            if filter.may_match(el) {
+                passed.push(el.name().to_string());
+            }
+        }
+        assert_eq!(passed, vec!["link", "h1", "div", "p"]);
     }
 }
