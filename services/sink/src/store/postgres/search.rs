@@ -10,7 +10,7 @@
 //! The newest [`SEARCH_RANK_WINDOW`] matches are ranked by relevance (`ts_rank`); older
 //! matches follow, newest first. Records and snippets are read for the returned page only,
 //! and a snippet is cut from the first [`SNIPPET_PREFIX_CHARS`] characters of the body when
-//! the words occur there (the whole body otherwise).
+//! the words occur there, from the rest of the body otherwise (so no text is parsed twice).
 
 use shared::Lang;
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -24,6 +24,10 @@ const HEADLINE_OPTIONS: &str = "'StartSel=<mark>, StopSel=</mark>, MaxWords=32, 
 /// A snippet is first looked for in this many characters at the start of the body:
 /// `ts_headline` parses and stems all the text it is given, and a common word occurs early.
 const SNIPPET_PREFIX_CHARS: i32 = 2_000;
+
+/// How far the rest of the body, quoted when the prefix has no match, reaches back into the
+/// prefix (longer than any word, so a word cut at the prefix's end is whole in the rest).
+const SNIPPET_OVERLAP_CHARS: i32 = 100;
 
 /// The searched languages with the search text parsed by each one's configuration
 /// (`tsquery` text; empty when the text has no searchable word in that language).
@@ -78,6 +82,9 @@ pub(super) fn search_sql(prefix: &str, query: &Query, parsed: &Parsed) -> QueryB
     let limit = i64::from(query.limit) + 1;
     let window = i64::try_from(SEARCH_RANK_WINDOW).unwrap_or(i64::MAX);
     let depth = window.max(offset.saturating_add(limit));
+    // The rest of the body, from a little before the prefix's end (a word cut there was not
+    // matched in the prefix); the first, possibly cut, word is dropped.
+    let rest_from = SNIPPET_PREFIX_CHARS - SNIPPET_OVERLAP_CHARS + 1;
     let mut sql = QueryBuilder::new(format!(
         "{prefix}WITH matches AS (SELECT m.*, row_number() OVER (ORDER BY m.published_us DESC, m.id DESC) AS recency FROM (SELECT * FROM ("
     ));
@@ -108,7 +115,7 @@ pub(super) fn search_sql(prefix: &str, query: &Query, parsed: &Parsed) -> QueryB
         .push(format!(
             ") SELECT v.record, s.published_us, s.id, \
              CASE WHEN strpos(h.head, '<mark>') > 0 THEN h.head \
-             ELSE ts_headline(page.ts_config::regconfig, s.body_text, page.query, {HEADLINE_OPTIONS}) END AS snippet \
+             ELSE ts_headline(page.ts_config::regconfig, regexp_replace(substr(s.body_text, {rest_from}), '^\\S*\\s+', ''), page.query, {HEADLINE_OPTIONS}) END AS snippet \
              FROM page JOIN speeches s ON s.id = page.id \
              JOIN speech_versions v ON v.id = s.id AND v.version = s.version \
              CROSS JOIN LATERAL (SELECT ts_headline(page.ts_config::regconfig, left(s.body_text, {SNIPPET_PREFIX_CHARS}), page.query, {HEADLINE_OPTIONS}) AS head OFFSET 0) h \
