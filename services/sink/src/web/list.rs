@@ -33,6 +33,20 @@ pub struct Listing {
     pub after: Option<i64>,
 }
 
+impl Listing {
+    /// A listing of `filters` with nothing in it yet.
+    pub fn empty(filters: Filters) -> Self {
+        Self {
+            filters,
+            items: Vec::new(),
+            next_cursor: None,
+            total: None,
+            error: None,
+            after: None,
+        }
+    }
+}
+
 /// `GET /`: newest first, filters, feed and export links, live updates.
 pub fn latest(ui: Ui, listing: &Listing) -> Markup {
     let t = ui.t();

@@ -173,14 +173,7 @@ fn items_of(page: crate::store::Page) -> Vec<Item> {
 async fn latest(State(state): State<WebState>, headers: HeaderMap, params: Params) -> Response {
     let (filters, ui_param) = Filters::from_pairs(&pairs_of(params));
     let (ui, cookie) = ui_of(&headers, ui_param.as_deref());
-    let mut listing = Listing {
-        filters: filters.clone(),
-        items: Vec::new(),
-        next_cursor: None,
-        total: None,
-        error: None,
-        after: None,
-    };
+    let mut listing = Listing::empty(filters.clone());
     let mut status = StatusCode::OK;
     match parse_query(&filters.pairs(false, true), Endpoint::List) {
         Ok(mut query) => {
@@ -211,14 +204,7 @@ async fn latest(State(state): State<WebState>, headers: HeaderMap, params: Param
 async fn search(State(state): State<WebState>, headers: HeaderMap, params: Params) -> Response {
     let (filters, ui_param) = Filters::from_pairs(&pairs_of(params));
     let (ui, cookie) = ui_of(&headers, ui_param.as_deref());
-    let mut listing = Listing {
-        filters: filters.clone(),
-        items: Vec::new(),
-        next_cursor: None,
-        total: None,
-        error: None,
-        after: None,
-    };
+    let mut listing = Listing::empty(filters.clone());
     let mut status = StatusCode::OK;
     if filters.q.is_some() {
         match parse_query(&filters.pairs(true, true), Endpoint::List) {

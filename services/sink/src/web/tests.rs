@@ -69,12 +69,10 @@ fn record(doc: &str, lang: Lang, title: &str) -> SpeechRecord {
 
 fn listing(items: Vec<Item>, filters: Filters) -> Listing {
     Listing {
-        filters,
         items,
         next_cursor: Some("dDox".into()),
-        total: None,
-        error: None,
         after: Some(41),
+        ..Listing::empty(filters)
     }
 }
 
