@@ -16,9 +16,11 @@
 //! A location is the text between the previous comma or opening parenthesis and the date:
 //! at most five words, starting with a capital letter, without digits, and never the start
 //! of the title itself. When the profile has a gazetteer (`parse.title.places`), that text
-//! must also be a place the gazetteer knows, or a single capitalised word (a town it does not
-//! list): in "…Heart of Asia – Istanbul Process on Afghanistan, March 30, 2021" the grammar
-//! offers "Istanbul Process on Afghanistan", which is no place.
+//! must also be a place the gazetteer knows, a single capitalised word (a town it does not
+//! list), or two or three capitalised words opening with one of the gazetteer's place
+//! prefixes (lines ending in ` *`: `Nizhny *` admits "Nizhny Tagil"): in "…Heart of Asia –
+//! Istanbul Process on Afghanistan, March 30, 2021" the grammar offers "Istanbul Process on
+//! Afghanistan", which is no place.
 
 use std::collections::HashSet;
 
@@ -45,8 +47,56 @@ pub struct TitleGrammar {
     tail: Vec<Regex>,
     delimiters: Vec<char>,
     max_words: usize,
-    /// Gazetteer keys ([`place_key`]), when the profile has one.
-    places: Option<HashSet<String>>,
+    /// The profile's gazetteer, when it has one.
+    places: Option<Gazetteer>,
+}
+
+/// Places a title may name: whole names and the first words of many-word names, as
+/// [`place_key`]s.
+#[derive(Debug, Clone, Default)]
+struct Gazetteer {
+    names: HashSet<String>,
+    prefixes: HashSet<String>,
+}
+
+impl Gazetteer {
+    /// Reads a gazetteer file: one name a line, `#` comments, `Prefix *` lines for prefixes.
+    fn parse(text: &str) -> Self {
+        let mut gazetteer = Gazetteer::default();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if let Some(prefix) = line.strip_suffix(" *") {
+                gazetteer.prefixes.insert(place_key(prefix));
+            } else if !line.is_empty() {
+                gazetteer.names.insert(place_key(line));
+            }
+        }
+        gazetteer
+    }
+
+    /// Whether `candidate` (capitalised, at most the grammar's word count) is a place.
+    fn admits(&self, candidate: &str) -> bool {
+        if self.names.contains(&place_key(candidate)) {
+            return true;
+        }
+        let words: Vec<&str> = candidate.split_whitespace().collect();
+        let plain = |w: &&str| {
+            w.chars().next().is_some_and(char::is_uppercase)
+                && w.chars().all(|c| c.is_alphabetic() || c == '-')
+        };
+        match words.len() {
+            // A town it does not list: one capitalised word.
+            1 => words.iter().all(plain),
+            2 | 3 => {
+                words.iter().all(plain)
+                    && words[0]
+                        .split('-')
+                        .next()
+                        .is_some_and(|first| self.prefixes.contains(&place_key(first)))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// How a place is compared with the gazetteer: lower case, `ё` as `е`, dots dropped,
@@ -82,13 +132,7 @@ impl TitleGrammar {
                 .filter_map(|d| d.chars().next())
                 .collect(),
             max_words: rules.place_max_words,
-            places: profile.places_text.as_deref().map(|text| {
-                text.lines()
-                    .map(|l| l.split('#').next().unwrap_or_default().trim())
-                    .filter(|l| !l.is_empty())
-                    .map(place_key)
-                    .collect()
-            }),
+            places: profile.places_text.as_deref().map(Gazetteer::parse),
         })
     }
 
@@ -142,8 +186,7 @@ impl TitleGrammar {
             return None;
         }
         if let Some(places) = &self.places
-            && !places.contains(&place_key(candidate))
-            && (words > 1 || !candidate.chars().all(|c| c.is_alphabetic() || c == '-'))
+            && !places.admits(candidate)
         {
             return None;
         }
@@ -332,6 +375,28 @@ mod tests {
             tail("Remarks, Kislovodsk, June 2, 2019"),
             both("Kislovodsk", "2019-06-02")
         );
+        // Many-word towns it does not list, named by a place prefix, in both languages.
+        assert_eq!(
+            tail("Remarks by Sergey Lavrov, Nizhny Tagil, June 2, 2019"),
+            both("Nizhny Tagil", "2019-06-02")
+        );
+        assert_eq!(
+            tail("Выступление С.В.Лаврова, Великие Луки, 2 июня 2019 года"),
+            both("Великие Луки", "2019-06-02")
+        );
+        assert_eq!(
+            tail("Interview, Port Moresby, June 2, 2019"),
+            both("Port Moresby", "2019-06-02")
+        );
+        // Capitalised words without a place prefix are no place; nor are outlets.
+        for title in [
+            "Comment by Maria Zakharova, Foreign Ministry Spokesperson, June 2, 2019",
+            "Interview with Sergey Lavrov, Al Arabiya, June 2, 2019",
+            "Remarks at the meeting, Valdai Club, June 2, 2019",
+            "Remarks, Nizhny tagil, June 2, 2019",
+        ] {
+            assert_eq!(tail(title), (None, Some("2019-06-02".into())), "{title}");
+        }
     }
 
     #[test]

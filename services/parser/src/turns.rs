@@ -328,7 +328,26 @@ mod tests {
             turns[1]
                 .text
                 .ends_with("Справочно: встреча прошла в Москве.")
+        ); // Russian transcripts of the early 2000s: "В:" and "О:".
+        let text = paras(&[
+            "В: Каковы итоги визита?",
+            "О: Итоги хорошие.",
+            "Примечание: интервью записано 2 марта.",
+            "В: Когда следующая встреча?",
+            "О: Весной.",
+        ]);
+        let (turns, speakers) = split_turns(&text, &r, Some("Сергей Лавров"), &rules);
+        let labels: Vec<&str> = turns.iter().map(|t| t.speaker.as_str()).collect();
+        assert_eq!(
+            labels,
+            vec!["Question", "Сергей Лавров", "Question", "Сергей Лавров"]
         );
+        assert_eq!(turns[0].text, "Каковы итоги визита?");
+        assert_eq!(
+            turns[1].text,
+            "Итоги хорошие.\n\nПримечание: интервью записано 2 марта."
+        );
+        assert_eq!(speakers, vec!["Сергей Лавров"]);
     }
 
     #[test]

@@ -162,8 +162,9 @@ pub struct TitleRules {
     /// A gazetteer: a text file next to the profile listing places (cities, capitals,
     /// regions, countries) in every language of the site, one a line, `#` comments
     /// (`places.txt`). With it, the text before the date is a place only when the gazetteer
-    /// knows it (or it is a single capitalised word): "Istanbul Process on Afghanistan" is
-    /// not a place.
+    /// knows it, it is a single capitalised word, or two or three capitalised words opening
+    /// with a place prefix (a line ending in ` *`, e.g. `Nizhny *`): "Istanbul Process on
+    /// Afghanistan" is not a place.
     #[serde(default)]
     pub places: Option<String>,
 }
