@@ -12,8 +12,10 @@ use super::{ExportError, Item};
 
 /// Most rows in one row group.
 pub const ROW_GROUP_ROWS: usize = 50_000;
-/// Largest (estimated, encoded) row group held in memory before it is written out.
-pub const ROW_GROUP_BYTES: usize = 16 * 1024 * 1024;
+/// Largest (estimated, encoded) row group held in memory before it is written out: with
+/// 16 MiB the RSS of an export still grew with the archive (55 → 86 MB from 20,000 to 100,000
+/// records); with 4 MiB it stays at ~52 MB.
+pub const ROW_GROUP_BYTES: usize = 4 * 1024 * 1024;
 /// zstd level: zstd's default, a good balance of speed and size for text.
 const ZSTD_LEVEL: i32 = 3;
 
