@@ -19,37 +19,39 @@ fn xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r') || !((c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}')
 }
 
+/// The replacements of `&`, `<`, `>`, `"` and `'` for XML.
+const ONCE: [&str; 5] = ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"];
+/// The same escaped again: HTML carried as XML text (the feed's `type="html"` content).
+const TWICE: [&str; 5] = [
+    "&amp;amp;",
+    "&amp;lt;",
+    "&amp;gt;",
+    "&amp;quot;",
+    "&amp;apos;",
+];
+
 /// [`escape`], appended to `out`: runs of plain characters are copied at once.
 fn escape_into(out: &mut String, text: &str) {
-    let mut plain = 0;
-    for (i, c) in text.char_indices() {
-        let replacement = match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' => "&gt;",
-            '"' => "&quot;",
-            '\'' => "&apos;",
-            c if xml_char(c) => continue,
-            _ => "",
-        };
-        out.push_str(&text[plain..i]);
-        out.push_str(replacement);
-        plain = i + c.len_utf8();
-    }
-    out.push_str(&text[plain..]);
+    escape_with(out, text, &ONCE);
 }
 
 /// Escapes `text` twice, in one pass: for HTML, then that HTML for XML (the feed's
 /// `type="html"` content), dropping characters XML cannot carry.
 fn escape_twice_into(out: &mut String, text: &str) {
+    escape_with(out, text, &TWICE);
+}
+
+/// Appends `text` to `out` with the five special characters replaced from `table` and the
+/// characters XML cannot carry dropped.
+fn escape_with(out: &mut String, text: &str, table: &[&str; 5]) {
     let mut plain = 0;
     for (i, c) in text.char_indices() {
         let replacement = match c {
-            '&' => "&amp;amp;",
-            '<' => "&amp;lt;",
-            '>' => "&amp;gt;",
-            '"' => "&amp;quot;",
-            '\'' => "&amp;apos;",
+            '&' => table[0],
+            '<' => table[1],
+            '>' => table[2],
+            '"' => table[3],
+            '\'' => table[4],
             c if xml_char(c) => continue,
             _ => "",
         };
