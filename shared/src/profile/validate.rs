@@ -2,6 +2,7 @@
 //! and compiled the same way everywhere, and errors name the file and the key).
 
 use regex::Regex;
+use regex_syntax::hir::{Hir, HirKind};
 use scraper::Selector;
 use url::Url;
 
@@ -15,22 +16,60 @@ fn invalid(profile: &SourceProfile, key: &str, reason: impl Into<String>) -> Pro
     }
 }
 
+fn invalid_regex(
+    profile: &SourceProfile,
+    key: &str,
+    error: &dyn std::fmt::Display,
+) -> ProfileError {
+    invalid(
+        profile,
+        key,
+        format!(
+            "is not a valid regular expression: {}",
+            error.to_string().replace('\n', " ")
+        ),
+    )
+}
+
 /// Compiles the regex at `key` of `profile`.
 pub fn compile_regex(
     profile: &SourceProfile,
     key: &str,
     pattern: &str,
 ) -> Result<Regex, ProfileError> {
-    Regex::new(pattern).map_err(|e| {
-        invalid(
-            profile,
-            key,
-            format!(
-                "is not a valid regular expression: {}",
-                e.to_string().replace('\n', " ")
-            ),
-        )
-    })
+    Regex::new(pattern).map_err(|e| invalid_regex(profile, key, &e))
+}
+
+/// Checks the syntax of the regex at `key` of `profile` the way [`compile_regex`] parses it,
+/// without building its matcher (the service compiles it where it is used: loading a profile
+/// stays cheap for a short `parser parse`); returns its named groups.
+fn check_regex(
+    profile: &SourceProfile,
+    key: &str,
+    pattern: &str,
+) -> Result<Vec<String>, ProfileError> {
+    let hir = regex_syntax::Parser::new()
+        .parse(pattern)
+        .map_err(|e| invalid_regex(profile, key, &e))?;
+    let mut names = Vec::new();
+    group_names(&hir, &mut names);
+    Ok(names)
+}
+
+fn group_names(hir: &Hir, out: &mut Vec<String>) {
+    match hir.kind() {
+        HirKind::Capture(group) => {
+            out.extend(group.name.as_deref().map(str::to_string));
+            group_names(&group.sub, out);
+        }
+        HirKind::Repetition(repetition) => group_names(&repetition.sub, out),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => {
+            for part in parts {
+                group_names(part, out);
+            }
+        }
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
+    }
 }
 
 /// Parses the CSS selector at `key` of `profile`.
@@ -338,15 +377,22 @@ fn check_selectors(
     Ok(())
 }
 
-fn check_regexes(profile: &SourceProfile, key: &str, list: &[String]) -> Result<(), ProfileError> {
-    for (i, pattern) in list.iter().enumerate() {
-        compile_regex(
-            profile,
-            &format!("{key}[{i}]"),
-            &profile.parse.dates.expand(pattern),
-        )?;
-    }
-    Ok(())
+/// Checks each regex of `list` (month names expanded); returns the named groups of each.
+fn check_regexes(
+    profile: &SourceProfile,
+    key: &str,
+    list: &[String],
+) -> Result<Vec<Vec<String>>, ProfileError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, pattern)| {
+            check_regex(
+                profile,
+                &format!("{key}[{i}]"),
+                &profile.parse.dates.expand(pattern),
+            )
+        })
+        .collect()
 }
 
 fn check_parse(profile: &SourceProfile) -> Result<(), ProfileError> {
@@ -394,13 +440,12 @@ fn check_parse(profile: &SourceProfile) -> Result<(), ProfileError> {
             ));
         }
     }
-    check_regexes(profile, "parse.dates.patterns", &parse.dates.patterns)?;
-    check_regexes(profile, "parse.title.tail", &parse.title.tail)?;
+    let date_groups = check_regexes(profile, "parse.dates.patterns", &parse.dates.patterns)?;
+    let tail_groups = check_regexes(profile, "parse.title.tail", &parse.title.tail)?;
     check_regexes(profile, "parse.chrome.lines", &parse.chrome.lines)?;
-    for (i, pattern) in parse.dates.patterns.iter().enumerate() {
-        let regex = compile_regex(profile, "", &parse.dates.expand(pattern))?;
+    for (i, names) in date_groups.iter().enumerate() {
         for group in ["day", "month", "year"] {
-            if !regex.capture_names().flatten().any(|n| n == group) {
+            if !names.iter().any(|n| n == group) {
                 return Err(invalid(
                     profile,
                     &format!("parse.dates.patterns[{i}]"),
@@ -409,10 +454,9 @@ fn check_parse(profile: &SourceProfile) -> Result<(), ProfileError> {
             }
         }
     }
-    for (i, pattern) in parse.title.tail.iter().enumerate() {
-        let regex = compile_regex(profile, "", &parse.dates.expand(pattern))?;
+    for (i, names) in tail_groups.iter().enumerate() {
         for group in ["date", "day", "month", "year"] {
-            if !regex.capture_names().flatten().any(|n| n == group) {
+            if !names.iter().any(|n| n == group) {
                 return Err(invalid(
                     profile,
                     &format!("parse.title.tail[{i}]"),
@@ -421,9 +465,9 @@ fn check_parse(profile: &SourceProfile) -> Result<(), ProfileError> {
             }
         }
     }
-    let time = compile_regex(profile, "parse.dates.time", &parse.dates.time)?;
+    let time_groups = check_regex(profile, "parse.dates.time", &parse.dates.time)?;
     for group in ["hour", "minute"] {
-        if !time.capture_names().flatten().any(|n| n == group) {
+        if !time_groups.iter().any(|n| n == group) {
             return Err(invalid(
                 profile,
                 "parse.dates.time",
@@ -432,7 +476,7 @@ fn check_parse(profile: &SourceProfile) -> Result<(), ProfileError> {
         }
     }
     if let Some(pattern) = &parse.doc_number_pattern {
-        compile_regex(profile, "parse.doc_number_pattern", pattern)?;
+        check_regex(profile, "parse.doc_number_pattern", pattern)?;
     }
     for (i, d) in parse.title.place_delimiters.iter().enumerate() {
         if d.chars().count() != 1 {
