@@ -484,9 +484,11 @@ impl SpeechRecord {
             tags: &self.tags,
             translations: &self.translations,
         };
-        // Serializing plain data with string keys cannot fail.
-        let bytes = serde_json::to_vec(&hashed).unwrap_or_default();
-        format!("sha256:{}", hex_digest(&bytes))
+        // The JSON goes straight into the digest, without a buffer. Serializing plain data
+        // with string keys into a hasher cannot fail.
+        let mut hasher = Sha256::new();
+        let _ = serde_json::to_writer(&mut hasher, &hashed);
+        format!("sha256:{}", hex(&hasher.finalize()))
     }
 
     /// The JetStream de-duplication id: one message per record id and content.
@@ -540,10 +542,16 @@ impl DeadLetter {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn hex_digest(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hex of a digest.
+fn hex(digest: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(digest.len() * 2);
     for byte in digest {
-        out.push_str(&format!("{byte:02x}"));
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
     }
     out
 }

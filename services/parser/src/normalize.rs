@@ -24,39 +24,87 @@ fn is_invisible(c: char) -> bool {
     )
 }
 
+/// What a character is to [`normalize_ws`]: a space, an invisible character (removed), or
+/// `None`: ordinary text.
+fn separator(c: char) -> Option<Separator> {
+    let space = if c.is_ascii() {
+        matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c')
+    } else {
+        is_space(c)
+    };
+    if space {
+        Some(Separator::Space)
+    } else if is_invisible(c) {
+        Some(Separator::Invisible)
+    } else {
+        None
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Separator {
+    Space,
+    Invisible,
+}
+
+/// Whether a byte of UTF-8 text may start a separator: the ASCII spaces, and the lead bytes
+/// of every non-ASCII space or invisible character (U+0085, U+00A0, U+00AD: `C2`; U+1680:
+/// `E1`; U+2000–U+2060: `E2`; U+3000: `E3`; U+FEFF: `EF`). Other bytes, Cyrillic letters'
+/// included, are ordinary text, so runs of them are skipped without decoding characters.
+fn may_start_separator(byte: u8) -> bool {
+    matches!(
+        byte,
+        b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | 0xc2 | 0xe1..=0xe3 | 0xef
+    )
+}
+
 /// Collapses whitespace to single spaces and trims; removes invisible characters.
 pub fn normalize_ws(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
-    // Copy runs of ordinary characters as slices; only separators are looked at one by one.
-    let mut run_start: Option<usize> = None;
-    for (i, c) in text.char_indices() {
-        // Every non-ASCII space or invisible character is below U+0100 or at U+1680 and
-        // above; Cyrillic and other letters in between need no table lookup.
-        let separator = match c as u32 {
-            0..=0x7f => matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c'),
-            0x80..=0xff | 0x1680.. => is_space(c) || is_invisible(c),
-            _ => false,
+    // Ordinary text is copied in runs: `run_start..` is the run not yet copied.
+    let mut run_start = 0;
+    let mut at = 0;
+    while let Some(offset) = text.as_bytes()[at..]
+        .iter()
+        .position(|&b| may_start_separator(b))
+    {
+        let start = at + offset;
+        // `start` is a lead byte, so a character starts there.
+        let Some(c) = text[start..].chars().next() else {
+            break;
         };
-        if !separator {
-            if run_start.is_none() {
-                if pending_space {
-                    out.push(' ');
-                    pending_space = false;
-                }
-                run_start = Some(i);
-            }
+        at = start + c.len_utf8();
+        // A single space between words is kept in the run: most text is copied in one piece.
+        if c == ' '
+            && run_start < start
+            && text
+                .as_bytes()
+                .get(at)
+                .is_some_and(|&b| !may_start_separator(b))
+        {
             continue;
         }
-        if let Some(start) = run_start.take() {
-            out.push_str(&text[start..i]);
+        let Some(kind) = separator(c) else {
+            continue;
+        };
+        if run_start < start {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push_str(&text[run_start..start]);
         }
-        if !is_invisible(c) {
+        run_start = at;
+        if kind == Separator::Space {
             pending_space = !out.is_empty();
         }
     }
-    if let Some(start) = run_start {
-        out.push_str(&text[start..]);
+    if run_start < text.len() {
+        if pending_space {
+            out.push(' ');
+        }
+        out.push_str(&text[run_start..]);
     }
     out
 }
@@ -95,6 +143,24 @@ mod tests {
         assert_eq!(normalize_ws("a \u{200b} b"), "a b");
         assert_eq!(normalize_ws("Лавров\u{a0}– «да»"), "Лавров – «да»");
         assert_eq!(normalize_ws(" \u{a0} "), "");
+    }
+
+    /// The byte scan finds exactly the separators a character-by-character reading finds.
+    #[test]
+    fn every_character_is_classified_as_by_characters() {
+        for c in (0..=0x10_ffff_u32).filter_map(char::from_u32) {
+            let expected = match separator(c) {
+                Some(Separator::Space) => "a b",
+                Some(Separator::Invisible) => "ab",
+                None => "",
+            };
+            let got = normalize_ws(&format!("a{c}b"));
+            if expected.is_empty() {
+                assert_eq!(got, format!("a{c}b"), "U+{:04X}", u32::from(c));
+            } else {
+                assert_eq!(got, expected, "U+{:04X}", u32::from(c));
+            }
+        }
     }
 
     #[test]

@@ -245,44 +245,10 @@ impl SourceProfile {
         self.hosts.iter().any(|h| bare_host(h) == host)
     }
 
-    /// The language a URL names: by its host when only one language lives there (or the
-    /// source has one language), else by the longest base-URL path it starts with (among the
-    /// languages on its host, or all of them on another host: mirrors, the fixture site),
-    /// else by [`SourceProfile::lang_query_param`].
+    /// The language a URL names (see [`LangMatcher::lang_of`]). Parses the base URLs on every
+    /// call: code that asks for many URLs keeps a [`LangMatcher`].
     pub fn lang_of_url(&self, url: &Url) -> Option<Lang> {
-        let host = bare_host(url.host_str().unwrap_or_default());
-        let bases: Vec<(Lang, Url)> = self
-            .languages
-            .keys()
-            .filter_map(|&lang| Some((lang, self.base_url(lang)?)))
-            .collect();
-        let on_host: Vec<&(Lang, Url)> = bases
-            .iter()
-            .filter(|(_, base)| base.host_str().is_some_and(|h| bare_host(h) == host))
-            .collect();
-        if let [(lang, _)] = on_host.as_slice() {
-            return Some(*lang);
-        }
-        if let [(lang, _)] = bases.as_slice() {
-            return Some(*lang);
-        }
-        let candidates: Vec<&(Lang, Url)> = if on_host.is_empty() {
-            bases.iter().collect()
-        } else {
-            on_host
-        };
-        candidates
-            .iter()
-            .filter(|(_, base)| base.path().len() > 1 && url.path().starts_with(base.path()))
-            .max_by_key(|(_, base)| base.path().len())
-            .map(|(lang, _)| *lang)
-            .or_else(|| {
-                let param = self.lang_query_param.as_deref()?;
-                url.query_pairs()
-                    .find(|(k, _)| k == param)
-                    .and_then(|(_, v)| v.parse::<Lang>().ok())
-                    .filter(|lang| self.languages.contains_key(lang))
-            })
+        LangMatcher::new(self).lang_of(url)
     }
 
     /// Subject of this source's raw pages in `lang`.
@@ -293,6 +259,72 @@ impl SourceProfile {
     /// Subject of this source's records.
     pub fn speech_subject(&self, lang: Lang, kind: crate::messages::Kind) -> String {
         crate::subjects::speech_subject(&self.token, lang, kind)
+    }
+}
+
+/// The language rule of a profile with its base URLs parsed once: what
+/// [`SourceProfile::lang_of_url`] does, for a service that asks for every page.
+#[derive(Debug, Clone)]
+pub struct LangMatcher {
+    /// Each language with a valid base URL, and the base URL's host without `www.`.
+    bases: Vec<(Lang, Url, Option<String>)>,
+    /// Every language of the profile.
+    langs: Vec<Lang>,
+    query_param: Option<String>,
+}
+
+impl LangMatcher {
+    /// Parses the base URLs of `profile`.
+    pub fn new(profile: &SourceProfile) -> Self {
+        LangMatcher {
+            bases: profile
+                .languages
+                .keys()
+                .filter_map(|&lang| {
+                    let base = profile.base_url(lang)?;
+                    let host = base.host_str().map(bare_host);
+                    Some((lang, base, host))
+                })
+                .collect(),
+            langs: profile.langs(),
+            query_param: profile.lang_query_param.clone(),
+        }
+    }
+
+    /// The language a URL names: by its host when only one language lives there (or the
+    /// source has one language), else by the longest base-URL path it starts with (among the
+    /// languages on its host, or all of them on another host: mirrors, the fixture site),
+    /// else by [`SourceProfile::lang_query_param`].
+    pub fn lang_of(&self, url: &Url) -> Option<Lang> {
+        let host = bare_host(url.host_str().unwrap_or_default());
+        let on_host: Vec<&(Lang, Url, Option<String>)> = self
+            .bases
+            .iter()
+            .filter(|(_, _, h)| h.as_ref() == Some(&host))
+            .collect();
+        if let [(lang, _, _)] = on_host.as_slice() {
+            return Some(*lang);
+        }
+        if let [(lang, _, _)] = self.bases.as_slice() {
+            return Some(*lang);
+        }
+        let candidates: Vec<&(Lang, Url, Option<String>)> = if on_host.is_empty() {
+            self.bases.iter().collect()
+        } else {
+            on_host
+        };
+        candidates
+            .iter()
+            .filter(|(_, base, _)| base.path().len() > 1 && url.path().starts_with(base.path()))
+            .max_by_key(|(_, base, _)| base.path().len())
+            .map(|(lang, _, _)| *lang)
+            .or_else(|| {
+                let param = self.query_param.as_deref()?;
+                url.query_pairs()
+                    .find(|(k, _)| k == param)
+                    .and_then(|(_, v)| v.parse::<Lang>().ok())
+                    .filter(|lang| self.langs.contains(lang))
+            })
     }
 }
 

@@ -295,7 +295,7 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
         };
         let other = match tag {
             Some(tag) => lang_of_tag(tag),
-            None => profile.lang_of_url(&absolute),
+            None => source.langs.lang_of(&absolute),
         };
         let Some(other) = other else {
             continue;

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use shared::profile::{DocIdMatcher, ProfileError, Profiles, SourceProfile};
+use shared::profile::{DocIdMatcher, LangMatcher, ProfileError, Profiles, SourceProfile};
 use shared::{Lang, SpeechRecord};
 use url::Url;
 
@@ -29,6 +29,7 @@ pub enum SourceError {
 pub struct Source {
     pub(super) profile: Arc<SourceProfile>,
     pub(super) doc_id: DocIdMatcher,
+    pub(super) langs: LangMatcher,
     pub(super) page: PageRules,
     pub(super) dates: DateGrammar,
     pub(super) title: TitleGrammar,
@@ -47,6 +48,7 @@ impl Source {
         let dates = DateGrammar::compile(&profile)?;
         Ok(Source {
             doc_id: DocIdMatcher::new(&profile)?,
+            langs: LangMatcher::new(&profile),
             page: PageRules::compile(&profile)?,
             title: TitleGrammar::compile(&profile, &dates)?,
             kinds: KindTable::compile(&profile)?,
@@ -113,7 +115,7 @@ impl Source {
             .doc_id
             .doc_id(parsed.path())
             .ok_or_else(not_statement)?;
-        let lang = self.profile.lang_of_url(&parsed);
+        let lang = self.langs.lang_of(&parsed);
         Ok((parsed, doc_id, lang))
     }
 }

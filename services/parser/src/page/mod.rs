@@ -140,29 +140,34 @@ fn is_short_leaf(node: NodeRef<'_, Node>) -> bool {
 }
 
 /// The first element matching each selector of a priority list: the first selector whose first
-/// match (in document order) has text wins.
-struct Firsts<'a> {
-    found: Vec<Option<NodeRef<'a, Node>>>,
+/// match (in document order) has text wins. The text is kept, not read again.
+struct Firsts {
+    found: Vec<Option<String>>,
 }
 
-impl<'a> Firsts<'a> {
+impl Firsts {
     fn new(len: usize) -> Self {
         Firsts {
             found: vec![None; len],
         }
     }
 
-    /// Records `node` for every selector it matches that has no non-empty match yet.
-    fn offer(&mut self, list: &[FastSelector], node: NodeRef<'a, Node>, el: &Element) {
+    /// Records the text of `node` for every selector it matches that has no non-empty match
+    /// yet.
+    fn offer(&mut self, list: &[FastSelector], node: NodeRef<'_, Node>, el: &Element) {
+        let mut text: Option<String> = None;
         for (slot, selector) in self.found.iter_mut().zip(list) {
-            if slot.is_none() && selector.matches(node, el) && !text_of(node).is_empty() {
-                *slot = Some(node);
+            if slot.is_none() && selector.matches(node, el) {
+                let text = text.get_or_insert_with(|| text_of(node));
+                if !text.is_empty() {
+                    *slot = Some(text.clone());
+                }
             }
         }
     }
 
-    fn text(&self) -> Option<String> {
-        self.found.iter().flatten().next().map(|n| text_of(*n))
+    fn text(self) -> Option<String> {
+        self.found.into_iter().flatten().next()
     }
 }
 
