@@ -3,7 +3,8 @@
 //! Order: the HTTP `Content-Type` charset, then `<meta charset>` / `<meta http-equiv>` in the
 //! first 4 KiB, then sniffing (valid UTF-8, else windows-1251, the site's legacy charset).
 //! A declaration that lies is corrected: bytes declared UTF-8 that are not valid UTF-8 are
-//! read as windows-1251, and bytes declared as a single-byte charset that are valid UTF-8 with
+//! read as windows-1251, and bytes declared as any other charset (single-byte, or a legacy
+//! multi-byte one such as fmprc.gov.cn's `gb2312` on UTF-8 pages) that are valid UTF-8 with
 //! multi-byte sequences are read as UTF-8 (such bytes almost never occur in legacy text).
 //! Undecodable bytes become U+FFFD; decoding never fails.
 
@@ -74,7 +75,7 @@ fn detect_with(
                 } else {
                     (WINDOWS_1251, CharsetSource::Sniffed)
                 }
-            } else if enc.is_single_byte() && valid_utf8 && bytes.iter().any(|b| *b >= 0x80) {
+            } else if valid_utf8 && bytes.iter().any(|b| *b >= 0x80) {
                 (UTF_8, CharsetSource::Sniffed)
             } else {
                 (enc, source)
@@ -144,6 +145,20 @@ mod tests {
         assert_eq!(
             decode(RU.as_bytes(), Some("text/html; charset=windows-1251")),
             RU
+        );
+        // Declared gb2312 in the page, served UTF-8 (fmprc.gov.cn).
+        let page = format!(
+            "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\">China’s {RU}"
+        );
+        assert_eq!(decode(page.as_bytes(), None), page);
+        assert_eq!(
+            decode(page.as_bytes(), Some("text/html; charset=gbk")),
+            page
+        );
+        let gbk = encoding_rs::GBK.encode("中国外交部").0.into_owned();
+        assert_eq!(
+            decode(&gbk, Some("text/html; charset=gb2312")),
+            "中国外交部"
         );
         // Unknown label: ignored.
         assert_eq!(

@@ -286,6 +286,12 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
             .then(|| published_at.map(|p| p.date_naive()))
             .flatten()
     });
+    // A page that shows no date of its own (fmprc.gov.cn 2018-2020) was published on the
+    // day its title names.
+    let published_at = published_at.or_else(|| {
+        tail.event_date
+            .map(|d| source.dates.local(d.and_time(chrono::NaiveTime::MIN)))
+    });
     let location = tail.location.or_else(|| parts.place.clone());
 
     let mut translations = BTreeMap::new();

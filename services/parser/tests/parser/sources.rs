@@ -1,12 +1,15 @@
 //! The other sources' fixture pages (`tests/fixtures/sources/{source}/statements/`) against the
 //! summary tables of tests/fixtures/EXPECTED-{source}.md, field by field: kremlin.ru and
-//! fmprc.gov.cn from their built-in profiles, mfa.eldoria.example from its user profile alone.
+//! fmprc.gov.cn from their built-in profiles, mfa.eldoria.example from its user profile alone;
+//! and every kremlin.ru and fmprc.gov.cn page against every field of its table (turns, outlets,
+//! places, translations, tags, first and last paragraphs).
 
 use parser::{Extractor, PageInput};
 use shared::Lang;
 use shared::profile::Profiles;
 
 use crate::corpus::{fetched_at, fixtures_dir};
+use crate::expected_md::{self, differences};
 
 /// source, doc id, lang, kind, speakers, event_date, published_at, turns, paragraphs.
 type Row = (
@@ -47,12 +50,22 @@ const EXPECTED: &[Row] = &[
     (K, "76534", Lang::En, "briefing", "Yury Ushakov, Dmitry Peskov", "2025-11-26", "2025-11-26T12:30:00+03:00", 6, 7),
     (K, "15524", Lang::Ru, "statement", VP, "2012-06-01", "2012-06-01T17:45:00+04:00", 2, 6),
     (K, "15524", Lang::En, "statement", VP, "2012-06-01", "2012-06-01T17:45:00+04:00", 2, 6),
+    (K, "76545", Lang::Ru, "answers", VP, "2025-12-14", "2025-12-14T22:10:00+03:00", 4, 5),
+    (K, "76545", Lang::En, "answers", VP, "2025-12-14", "2025-12-14T22:10:00+03:00", 4, 5),
+    (K, "76552", Lang::Ru, "other", VP, "2025-12-10", "2025-12-10T12:00:00+03:00", 4, 6),
+    (K, "76552", Lang::En, "other", VP, "2025-12-10", "2025-12-10T12:00:00+03:00", 4, 6),
+    (K, "76560", Lang::Ru, "speech", VP, "2025-02-28", "2025-02-28T12:00:00+03:00", 1, 3),
+    (K, "76560", Lang::En, "speech", VP, "2025-02-28", "2025-02-28T12:00:00+03:00", 1, 3),
+    (K, "76567", Lang::Ru, "greetings", VP, "2025-11-04", "2025-11-04T09:00:00+03:00", 0, 3),
+    (K, "76567", Lang::En, "greetings", VP, "2025-11-04", "2025-11-04T09:00:00+03:00", 0, 3),
     (F, "11584410", Lang::En, "press_conference", "Lin Jian", "2025-03-12", "2025-03-12T19:05:00+08:00", 8, 11),
     (F, "11270415", Lang::En, "press_conference", "Lin Jian, Mao Ning", "2024-03-18", "2024-03-18T18:40:00+08:00", 8, 9),
     (F, "11347301", Lang::En, "press_conference", "Geng Shuang", "2019-02-20", "2019-02-20T21:30:00+08:00", 6, 8),
     (F, "11650277", Lang::En, "remarks", "", "", "2025-06-27T18:22:00+08:00", 0, 3),
     (F, "11586003", Lang::En, "answers", "Guo Jiakun", "", "2025-03-29T11:40:00+08:00", 2, 3),
     (F, "11688130", Lang::En, "remarks", "Guo Jiakun", "2025-08-05", "2025-08-05T20:15:00+08:00", 4, 5),
+    (F, "11712001", Lang::En, "press_conference", "Guo Jiakun", "2025-11-04", "2025-11-04T19:30:00+08:00", 8, 9),
+    (F, "11712002", Lang::En, "press_conference", "Lu Kang", "2018-03-05", "2018-03-05T00:00:00+08:00", 6, 7),
     (E, "4127", Lang::En, "press_conference", "Tamsin Ardel", "2025-03-14", "2025-03-14T16:45:00-03:00", 6, 9),
     (E, "4127", Lang::Fr, "press_conference", "Tamsin Ardel", "2025-03-14", "2025-03-14T16:45:00-03:00", 6, 9),
     (E, "4133", Lang::En, "statement", "", "", "2025-01-22T08:15:00-04:00", 0, 3),
@@ -87,7 +100,9 @@ fn every_other_source_page_has_the_expected_fields() {
                 source: Some(source),
                 url: None,
                 fetch_url: fetch_url.as_deref(),
-                content_type: Some("text/html; charset=utf-8"),
+                // As the sites serve them: no charset in the header (fmprc.gov.cn pages declare
+                // gb2312 in a meta tag but are UTF-8).
+                content_type: Some("text/html"),
                 fetched_at: fetched_at(),
                 listing: None,
                 lang: Some(lang),
@@ -123,4 +138,41 @@ fn every_other_source_page_has_the_expected_fields() {
             "{at}"
         );
     }
+}
+
+#[test]
+fn every_kremlin_and_fmprc_page_matches_every_field_of_its_expectations_table() {
+    let extractor =
+        Extractor::new(&Profiles::load(&[]).expect("profiles"), None).expect("compiled sources");
+    let mut failures = Vec::new();
+    for source in [K, F] {
+        let table = expected_md::load(&fixtures_dir().join(format!("EXPECTED-{source}.md")));
+        let pages = EXPECTED.iter().filter(|row| row.0 == source).count();
+        assert_eq!(
+            table.len(),
+            pages,
+            "{source}: every page has its table entry"
+        );
+        for want in &table {
+            let dir = fixtures_dir().join(format!("sources/{source}/statements/{}", want.doc_id));
+            let bytes = std::fs::read(dir.join(format!("{}.html", want.lang))).expect("page");
+            let record = extractor
+                .extract(&PageInput {
+                    bytes: &bytes,
+                    source: Some(source),
+                    url: None,
+                    fetch_url: Some(&want.url),
+                    content_type: Some("text/html"),
+                    fetched_at: fetched_at(),
+                    listing: None,
+                    lang: None,
+                })
+                .unwrap_or_else(|e| panic!("{}: {e}", want.id));
+            let record = serde_json::to_value(&record).expect("json");
+            for difference in differences(&record, want) {
+                failures.push(format!("{}: {difference}", want.id));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
