@@ -293,6 +293,54 @@ pub struct PageFacts {
     /// Vladimir Putin's): first in `speakers`, and the speaker of answer labels.
     #[serde(default)]
     pub implicit_speaker: Option<String>,
+    /// Who the implicit speaker was in other periods (kremlin.ru: Dmitry Medvedev, President
+    /// from 2008-05-07 to 2012-05-07): the period holding the page's date replaces
+    /// `implicit_speaker`.
+    #[serde(default)]
+    pub implicit_speaker_periods: Vec<SpeakerPeriod>,
+    /// Title words that make the implicit speaker the host even when the title names another
+    /// official, as the counterpart (kremlin.ru: "Meeting with Foreign Minister Sergei
+    /// Lavrov", "Встреча с Председателем Правительства Дмитрием Медведевым"); lower case,
+    /// matched at the start of a word.
+    #[serde(default)]
+    pub host_cues: Vec<String>,
+}
+
+/// An implicit speaker of a period (`parse.page_facts.implicit_speaker_periods`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpeakerPeriod {
+    /// Canonical name of the official.
+    pub name: String,
+    /// First day of the period.
+    pub from: chrono::NaiveDate,
+    /// Day the period ends (not included).
+    pub until: chrono::NaiveDate,
+}
+
+impl PageFacts {
+    /// The implicit speaker of a page of `date` (or of today's period when the page has none).
+    pub fn implicit_speaker_on(&self, date: Option<chrono::NaiveDate>) -> Option<&str> {
+        date.and_then(|d| {
+            self.implicit_speaker_periods
+                .iter()
+                .find(|p| p.from <= d && d < p.until)
+        })
+        .map(|p| p.name.as_str())
+        .or(self.implicit_speaker.as_deref())
+    }
+
+    /// Whether `title_lower` (a lower-cased title) has one of the host cues at a word start.
+    pub fn names_a_host_event(&self, title_lower: &str) -> bool {
+        self.host_cues.iter().any(|cue| {
+            title_lower.match_indices(cue.as_str()).any(|(at, _)| {
+                !title_lower[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(char::is_alphanumeric)
+            })
+        })
+    }
 }
 
 impl DateRules {

@@ -253,16 +253,23 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
         return Err(ExtractError::NotAStatement { reason });
     }
 
+    let tail = source.title.parse_tail(&title, &source.dates);
+    let published_at = published_at(source, &parts, input.listing);
     let registry = &source.registry;
     let mut title_speakers: Vec<String> = registry
         .find_all(&title)
         .into_iter()
         .map(str::to_string)
         .collect();
-    if title_speakers.is_empty()
-        && let Some(implicit) = &profile.parse.page_facts.implicit_speaker
+    // The President is implicit on kremlin.ru: the speaker of titles naming no official, and
+    // the host of meetings and calls whose title names an official as the counterpart.
+    let facts = &profile.parse.page_facts;
+    if let Some(implicit) =
+        facts.implicit_speaker_on(tail.event_date.or(published_at.map(|p| p.date_naive())))
+        && !title_speakers.iter().any(|s| s == implicit)
+        && (title_speakers.is_empty() || facts.names_a_host_event(&title_key))
     {
-        title_speakers.push(implicit.clone());
+        title_speakers.insert(0, implicit.to_string());
     }
     let (turns, label_speakers) = split_turns(
         &parts.paragraphs,
@@ -276,8 +283,6 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
             speakers.push(speaker);
         }
     }
-    let tail = source.title.parse_tail(&title, &source.dates);
-    let published_at = published_at(source, &parts, input.listing);
     let event_date = tail.event_date.or_else(|| {
         profile
             .parse
