@@ -1,6 +1,6 @@
 //! Question-and-answer turns.
 //!
-//! A paragraph opens a turn when it starts with a label and a colon: "Question:", "Вопрос:",
+//! A paragraph opens a turn when it starts with a label and a colon (or a full-width colon "："): "Question:", "Вопрос:",
 //! "Answer:", "Ответ:", or an official's form ("Sergey Lavrov:", "С.В.Лавров:",
 //! "Foreign Minister Ivanov:"). A parenthesis at the end of the label mentioning a
 //! translation ("(перевод с английского языка)", "(interpreted from English)") marks the turn
@@ -107,7 +107,8 @@ pub fn parse_label(
     title_speaker: Option<&str>,
     rules: &LabelRules,
 ) -> Option<Label> {
-    let colon = paragraph.find(':')?;
+    // A full-width colon ("CCTV：") comes with text pasted from Chinese editors.
+    let colon = paragraph.find([':', '：'])?;
     if colon == 0 || colon > 360 || paragraph[..colon].chars().count() > 90 {
         return None;
     }
@@ -122,7 +123,7 @@ pub fn parse_label(
     if label.is_empty() {
         return None;
     }
-    let rest_at = colon + 1;
+    let rest_at = colon + paragraph[colon..].chars().next().map_or(1, char::len_utf8);
     let lower = label.to_lowercase();
     let first_word = lower.split_whitespace().next().unwrap_or_default();
     let words = label.split_whitespace().count();
@@ -379,6 +380,8 @@ mod tests {
             "Shenzhen TV: And ships?",
             "A: They sail.",
             "Q: Follow?",
+            "Reuters：And the date?",
+            "Lin Jian：Soon.",
         ]);
         let (turns, speakers) = split_turns(&text, &r, Some("Mao Ning"), &rules);
         assert_eq!(speakers, vec!["Lin Jian", "Mao Ning"]);
@@ -393,7 +396,9 @@ mod tests {
                 ("Lin Jian", None),
                 ("Question", Some("Shenzhen TV")),
                 ("Mao Ning", None),
-                ("Question", None)
+                ("Question", None),
+                ("Question", Some("Reuters")),
+                ("Lin Jian", None)
             ]
         );
     }
