@@ -22,6 +22,7 @@ use shared::ops::ReadinessCheck;
 
 use crate::atom;
 use crate::diff::diff_paragraphs;
+use crate::export::RecordPages;
 use crate::openapi;
 use crate::params::{Endpoint, parse_query};
 use crate::store::{AnyStore, Page, Query, Store, StoreError};
@@ -283,38 +284,24 @@ async fn export(
     State(state): State<ApiState>,
     params: Result<QueryParams<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    let mut query = match query_from(params, Endpoint::Export) {
+    let query = match query_from(params, Endpoint::Export) {
         Ok(q) => q,
         Err(response) => return *response,
     };
+    let mut pages = RecordPages::new(state.store.clone(), query);
     // The first page decides the status; later pages stream.
-    let first = match state.store.list(&query).await {
-        Ok(page) => page,
+    let first_chunk = match pages.next_page().await {
+        Ok(page) => page.as_ref().map(lines).unwrap_or_default(),
         Err(err) => return store_error(err),
     };
-    let first_chunk = lines(&first);
-    let next = first.next_cursor.map(|cursor| {
-        query.cursor = Some(cursor);
-        query
-    });
-    let store = state.store.clone();
-    let rest = futures_util::stream::unfold(next, move |next| {
-        let store = store.clone();
-        async move {
-            let mut query = next?;
-            match store.list(&query).await {
-                Ok(page) => {
-                    let chunk = lines(&page);
-                    let next = page.next_cursor.map(|cursor| {
-                        query.cursor = Some(cursor);
-                        query
-                    });
-                    Some((Ok::<_, std::io::Error>(chunk), next))
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "export interrupted");
-                    Some((Err(std::io::Error::other(err.to_string())), None))
-                }
+    let rest = futures_util::stream::unfold(Some(pages), |pages| async move {
+        let mut pages = pages?;
+        match pages.next_page().await {
+            Ok(Some(page)) => Some((Ok::<_, std::io::Error>(lines(&page)), Some(pages))),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::error!(error = %err, "export interrupted");
+                Some((Err(std::io::Error::other(err.to_string())), None))
             }
         }
     });

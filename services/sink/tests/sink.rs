@@ -15,6 +15,8 @@ mod consumer;
 mod events;
 #[path = "sink/exports.rs"]
 mod exports;
+#[path = "sink/memory.rs"]
+mod memory;
 #[path = "sink/plans.rs"]
 mod plans;
 #[path = "sink/store.rs"]

@@ -1,8 +1,9 @@
 //! Research exports of the archive: Parquet tables (records, turns), a deterministic dataset
 //! release, TEI documents and aligned language pairs (JSON Lines, TMX).
 //!
-//! Everything streams: records are read from the store a page at a time ([`Pages`]) and
-//! written out before the next page is read, so memory stays flat whatever the archive's size.
+//! Everything streams: records are read from the store a page at a time ([`RecordPages`],
+//! pages sized by bytes, not by count) and written out before the next page is read, so memory
+//! stays flat whatever the archive's size and however large its records.
 //!
 //! * [`columns`]: the tables' Arrow schemas, batches and codebook.
 //! * [`parquet`]: the Parquet writer (zstd, bounded row groups).
@@ -23,7 +24,7 @@ pub mod tei;
 use serde::Deserialize;
 use shared::SpeechRecord;
 
-use crate::store::{AnyStore, MAX_LIMIT, Query, Store, StoreError};
+use crate::store::{AnyStore, MAX_LIMIT, Page, Query, Store, StoreError};
 
 /// Errors of the exports.
 #[derive(Debug, thiserror::Error)]
@@ -116,34 +117,76 @@ impl Item {
     }
 }
 
-/// Every record matching a query, a page at a time, in the listing's order (newest first;
-/// best first with `q`).
-pub struct Pages {
+/// Bytes of record JSON an export page aims at.
+pub const PAGE_BYTES: usize = 2 << 20;
+/// Records in an export's first page, before their size is known.
+const FIRST_PAGE: u32 = 8;
+
+/// Records in the page after one of `records` records and `bytes` bytes of JSON: as many as
+/// make [`PAGE_BYTES`] at that page's average size, from 1 to [`MAX_LIMIT`].
+fn next_limit(records: usize, bytes: usize) -> u32 {
+    if records == 0 {
+        return MAX_LIMIT;
+    }
+    let average = (bytes / records).max(1);
+    u32::try_from(PAGE_BYTES / average)
+        .unwrap_or(MAX_LIMIT)
+        .clamp(1, MAX_LIMIT)
+}
+
+/// Every record matching a query as stored (JSON), a page at a time in the listing's order
+/// (newest first; best first with `q`). Pages hold about [`PAGE_BYTES`] of records: many
+/// small records or a few large ones.
+pub struct RecordPages {
     store: AnyStore,
     next: Option<Query>,
 }
 
-impl Pages {
+impl RecordPages {
     /// Pages through `query` (its `limit` and `cursor` are replaced).
-    pub fn new(store: AnyStore, mut query: Query) -> Pages {
-        query.limit = MAX_LIMIT;
+    pub fn new(store: AnyStore, mut query: Query) -> RecordPages {
+        query.limit = FIRST_PAGE;
         query.cursor = None;
-        Pages {
+        RecordPages {
             store,
             next: Some(query),
         }
     }
 
     /// The next page, `None` after the last.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<Item>>, ExportError> {
+    pub async fn next_page(&mut self) -> Result<Option<Page>, StoreError> {
         let Some(mut query) = self.next.take() else {
             return Ok(None);
         };
-        let page = self.store.list(&query).await?;
-        if let Some(cursor) = page.next_cursor {
+        let mut page = self.store.list(&query).await?;
+        if let Some(cursor) = page.next_cursor.take() {
+            let bytes = page.items.iter().map(|hit| hit.record.len()).sum();
+            query.limit = next_limit(page.items.len(), bytes);
             query.cursor = Some(cursor);
             self.next = Some(query);
         }
+        Ok(Some(page))
+    }
+}
+
+/// [`RecordPages`] decoded into [`Item`]s.
+pub struct Pages {
+    records: RecordPages,
+}
+
+impl Pages {
+    /// Pages through `query` (its `limit` and `cursor` are replaced).
+    pub fn new(store: AnyStore, query: Query) -> Pages {
+        Pages {
+            records: RecordPages::new(store, query),
+        }
+    }
+
+    /// The next page, `None` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Item>>, ExportError> {
+        let Some(page) = self.records.next_page().await? else {
+            return Ok(None);
+        };
         let items = page
             .items
             .into_iter()
@@ -158,5 +201,21 @@ pub async fn get_item(store: &AnyStore, id: &str) -> Result<Option<Item>, Export
     match store.get(id).await? {
         Some(json) => Ok(Some(Item::from_json(json)?)),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_sized_by_bytes() {
+        // Small records: the most a page may hold.
+        assert_eq!(next_limit(32, 32 * 3_000), MAX_LIMIT);
+        // 320 KB records: six make 2 MiB.
+        assert_eq!(next_limit(8, 8 * 320_000), 6);
+        // Larger than a page: one at a time, never zero.
+        assert_eq!(next_limit(2, 2 * 9_000_000), 1);
+        assert_eq!(next_limit(0, 0), MAX_LIMIT);
     }
 }

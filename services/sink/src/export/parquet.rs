@@ -6,6 +6,7 @@ use std::io::Write;
 use ::parquet::arrow::ArrowWriter;
 use ::parquet::basic::{Compression, ZstdLevel};
 use ::parquet::file::properties::WriterProperties;
+use ::parquet::schema::types::ColumnPath;
 
 use super::columns::Table;
 use super::{ExportError, Item};
@@ -19,8 +20,22 @@ pub const ROW_GROUP_BYTES: usize = 4 * 1024 * 1024;
 /// zstd level: zstd's default, a good balance of speed and size for text.
 const ZSTD_LEVEL: i32 = 3;
 
+/// The columns of running text (paragraphs, turns' text): nearly every value is distinct, so
+/// a dictionary would only hold a second copy of the row group's text in memory (the row
+/// group's size estimate does not count it), and zstd compresses the text anyway.
+const TEXT_COLUMNS: [&[&str]; 3] = [
+    &["paragraphs", "list", "item"],
+    &["turns", "list", "item", "text"],
+    &["text"],
+];
+
 fn properties() -> Result<WriterProperties, ExportError> {
-    Ok(WriterProperties::builder()
+    let mut builder = WriterProperties::builder();
+    for path in TEXT_COLUMNS {
+        let path = ColumnPath::new(path.iter().map(|p| (*p).to_string()).collect());
+        builder = builder.set_column_dictionary_enabled(path, false);
+    }
+    Ok(builder
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))

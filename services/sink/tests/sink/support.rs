@@ -108,6 +108,8 @@ pub fn generated(n: u32, first_doc: u32) -> Vec<SpeechRecord> {
 pub struct SqliteDb {
     /// The store.
     pub store: SqliteStore,
+    /// The database file.
+    pub path: std::path::PathBuf,
     /// The directory holding the file.
     pub _dir: TempDir,
 }
@@ -120,7 +122,11 @@ impl SqliteDb {
         let store = SqliteStore::open(&path)
             .await
             .unwrap_or_else(|e| panic!("cannot open SQLite at {}: {e}", path.display()));
-        SqliteDb { store, _dir: dir }
+        SqliteDb {
+            store,
+            path,
+            _dir: dir,
+        }
     }
 }
 
