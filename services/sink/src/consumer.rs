@@ -1,5 +1,5 @@
-//! The sink's batch handler for [`shared::consumer::run`]: decode, store in one transaction,
-//! and report `Done` only after the commit.
+//! The sink's batch handler for [`shared::consumer::run`]: decode, store (every version of an
+//! id in one transaction), and report `Done` only after the commits.
 
 use std::time::Duration;
 
@@ -74,7 +74,7 @@ impl<S: Store> SinkHandler<S> {
         }
     }
 
-    /// Stores `records` in one transaction. While the database is unreachable it waits and
+    /// Stores `records` ([`Store::store_batch`]). While the database is unreachable it waits and
     /// retries (logging "waiting for the database"); `None` when shutdown came first.
     /// Errors the same input would meet again are returned.
     async fn store_patiently(

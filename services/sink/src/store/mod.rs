@@ -316,7 +316,9 @@ pub struct StoredEvent {
 
 /// The storage operations of the sink.
 pub trait Store: Send + Sync {
-    /// Stores `records` in one transaction; one outcome per record, in order.
+    /// Stores `records`; one outcome per record, in order. Every version of one id is written
+    /// in one transaction; a store may split a batch by id over transactions written at once,
+    /// so a failed call may have stored some ids, which its retry then finds unchanged.
     fn store_batch(
         &self,
         records: &[SpeechRecord],
@@ -683,7 +685,8 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    fn record(id: &str, hash: &str) -> SpeechRecord {
+    /// A small record with this id and content hash.
+    pub(super) fn record(id: &str, hash: &str) -> SpeechRecord {
         SpeechRecord {
             schema_version: 1,
             id: id.into(),

@@ -26,8 +26,13 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// Longest body text indexed for search (tsvector values are limited to 1 MiB).
 const MAX_INDEXED_CHARS: i32 = 250_000;
 
-/// Connections computing search vectors at once (this machine class has two cores).
-const PARALLEL_VECTORS: usize = 2;
+/// Transactions writing one batch at once: a write is CPU in the server (`to_tsvector` and
+/// the search index), and one transaction uses one server process, so a batch is split by id
+/// over this many (this machine class has two cores).
+const PARALLEL_WRITERS: usize = 2;
+
+/// Batches smaller than this are written in one transaction (the live pipeline's usual case).
+const SPLIT_FROM: usize = 32;
 
 /// PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -187,42 +192,9 @@ impl PgStore {
         }
         Ok(lines.join("\n"))
     }
-
-    /// The search vectors (title weighted A, body B) of the given rows, as tsvector text.
-    /// `to_tsvector` is most of the cost of a write, so the rows are split over
-    /// [`PARALLEL_VECTORS`] pooled connections computing at once; the results are then
-    /// written inside the batch's transaction.
-    async fn search_vectors(
-        &self,
-        configs: &[String],
-        titles: &[String],
-        bodies: &[String],
-    ) -> Result<Vec<String>, sqlx::Error> {
-        let n = configs.len();
-        let chunk = n.div_ceil(PARALLEL_VECTORS).max(16);
-        let parts = (0..n).step_by(chunk).map(|start| {
-            let end = (start + chunk).min(n);
-            sqlx::query_scalar::<_, String>(
-                "SELECT (setweight(to_tsvector(u.c::regconfig, u.t), 'A')
-                         || setweight(to_tsvector(u.c::regconfig, left(u.b, $4)), 'B'))::text
-                 FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(c, t, b, n)
-                 ORDER BY u.n",
-            )
-            .bind(&configs[start..end])
-            .bind(&titles[start..end])
-            .bind(&bodies[start..end])
-            .bind(MAX_INDEXED_CHARS)
-            .fetch_all(&self.pool)
-        });
-        Ok(futures_util::future::try_join_all(parts).await?.concat())
-    }
-}
-
-impl Store for PgStore {
-    async fn store_batch(&self, records: &[SpeechRecord]) -> Result<Vec<StoreOutcome>, StoreError> {
-        if records.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// Writes `records` in one transaction; one outcome per record, in order. Every version
+    /// of one id must be in the same call.
+    async fn store_group(&self, records: &[SpeechRecord]) -> Result<Vec<StoreOutcome>, StoreError> {
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
         let mut tx = self.pool.begin().await?;
         let latest: Vec<LatestRow> = sqlx::query_as(
@@ -291,7 +263,6 @@ impl Store for PgStore {
         let hashes = col(&|r| pg_text(&r.record.content_hash));
         let configs = col(&|r| ts_config(r.record.lang).to_string());
         let bodies = col(&|r| pg_text(&r.body_text));
-        let vectors = self.search_vectors(&configs, &titles, &bodies).await?;
         let published: Vec<i64> = rows.iter().map(|r| r.published_us).collect();
         let versions: Vec<i32> = rows
             .iter()
@@ -301,13 +272,15 @@ impl Store for PgStore {
             "INSERT INTO speeches (id, source, doc_id, lang, kind, title, url, speakers,
                  published_us, content_hash, version, ts_config, body_text, tsv, updated_at)
              SELECT u.id, u.source, u.doc_id, u.lang, u.kind, u.title, u.url, u.speakers::jsonb,
-                 u.published_us, u.content_hash, u.version, u.ts_config, u.body_text, u.tsv,
+                 u.published_us, u.content_hash, u.version, u.ts_config, u.body_text,
+                 setweight(to_tsvector(u.ts_config::regconfig, u.title), 'A')
+                     || setweight(to_tsvector(u.ts_config::regconfig, left(u.body_text, $14)), 'B'),
                  now()
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                          $7::text[], $8::text[], $9::int8[], $10::text[], $11::int4[],
-                         $12::text[], $13::text[], $14::tsvector[])
+                         $12::text[], $13::text[])
                   AS u(id, source, doc_id, lang, kind, title, url, speakers, published_us,
-                       content_hash, version, ts_config, body_text, tsv)
+                       content_hash, version, ts_config, body_text)
              ON CONFLICT (id) DO UPDATE SET
                  source = EXCLUDED.source, doc_id = EXCLUDED.doc_id, lang = EXCLUDED.lang,
                  kind = EXCLUDED.kind, title = EXCLUDED.title, url = EXCLUDED.url,
@@ -329,7 +302,7 @@ impl Store for PgStore {
         .bind(&versions)
         .bind(&configs)
         .bind(&bodies)
-        .bind(&vectors)
+        .bind(MAX_INDEXED_CHARS)
         .execute(&mut *tx)
         .await?;
         // Last, so the lock is held only until the commit that follows.
@@ -347,6 +320,34 @@ impl Store for PgStore {
         .await?;
         tx.commit().await?;
         Ok(plan.outcomes)
+    }
+}
+
+impl Store for PgStore {
+    /// Splits the batch by id over [`PARALLEL_WRITERS`] transactions written at once (all
+    /// versions of one id in one of them). A failure may leave some ids stored: the caller
+    /// retries the batch, and the retry finds them unchanged, so nothing is lost or doubled.
+    async fn store_batch(&self, records: &[SpeechRecord]) -> Result<Vec<StoreOutcome>, StoreError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let groups = writer_groups(records, PARALLEL_WRITERS, SPLIT_FROM);
+        if groups.len() == 1 {
+            return self.store_group(records).await;
+        }
+        let batches: Vec<Vec<SpeechRecord>> = groups
+            .iter()
+            .map(|group| group.iter().map(|&i| records[i].clone()).collect())
+            .collect();
+        let results =
+            futures_util::future::try_join_all(batches.iter().map(|b| self.store_group(b))).await?;
+        let mut outcomes = vec![StoreOutcome::Unchanged; records.len()];
+        for (group, result) in groups.iter().zip(results) {
+            for (&i, outcome) in group.iter().zip(result) {
+                outcomes[i] = outcome;
+            }
+        }
+        Ok(outcomes)
     }
 
     async fn get(&self, id: &str) -> Result<Option<String>, StoreError> {
@@ -433,6 +434,24 @@ impl Store for PgStore {
 }
 
 /// Appends the filters of `query` (not `q`, not the cursor) to a `WHERE` clause.
+/// The positions of `records` split into at most `writers` non-empty groups by a hash of
+/// the id (every version of one id in the same group); one group below `split_from` records.
+fn writer_groups(records: &[SpeechRecord], writers: usize, split_from: usize) -> Vec<Vec<usize>> {
+    if records.len() < split_from || writers < 2 {
+        return vec![(0..records.len()).collect()];
+    }
+    let mut groups = vec![Vec::new(); writers];
+    for (i, record) in records.iter().enumerate() {
+        // FNV-1a: stable and cheap; any even spread will do.
+        let hash = record.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        groups[(hash % writers as u64) as usize].push(i);
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
+}
+
 fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &Query) {
     if let Some(source) = &query.source {
         sql.push(" AND s.source = ").push_bind(source.clone());
@@ -477,4 +496,39 @@ fn listing_sql(prefix: &str, query: &Query) -> QueryBuilder<Postgres> {
     sql.push(" ORDER BY s.published_us DESC, s.id DESC LIMIT ")
         .push_bind(i64::from(query.limit) + 1);
     sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(ids: &[&str]) -> Vec<SpeechRecord> {
+        ids.iter()
+            .map(|id| super::super::tests::record(id, "h"))
+            .collect()
+    }
+
+    #[test]
+    fn small_batches_are_one_group_and_large_ones_split_by_id() {
+        let ids: Vec<String> = (0..64).map(|i| format!("mid.ru:{i}:en")).collect();
+        let mut refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        assert_eq!(
+            writer_groups(&records(&refs[..8]), 2, 32),
+            vec![(0..8).collect::<Vec<_>>()]
+        );
+        // A second version of an id goes where its first went.
+        refs.push("mid.ru:5:en");
+        let batch = records(&refs);
+        let groups = writer_groups(&batch, 2, 32);
+        assert_eq!(groups.len(), 2);
+        let mut all: Vec<usize> = groups.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..batch.len()).collect::<Vec<_>>());
+        for group in &groups {
+            assert!(group.len() >= 16, "uneven split: {groups:?}");
+            assert!(group.windows(2).all(|w| w[0] < w[1]), "order kept");
+        }
+        let holding = |i: usize| groups.iter().position(|g| g.contains(&i));
+        assert_eq!(holding(5), holding(64));
+    }
 }
