@@ -62,6 +62,8 @@ const EXPECTED: &[Row] = &[
     (K, "7210", Lang::En, "other", "Dmitry Medvedev, Vladimir Putin", "2010-03-22", "2010-03-22T15:30:00+03:00", 3, 4),
     (K, "61100", Lang::Ru, "other", "Vladimir Putin, Sergey Lavrov", "2019-07-30", "2019-07-30T17:00:00+03:00", 2, 2),
     (K, "61100", Lang::En, "other", "Vladimir Putin, Sergey Lavrov", "2019-07-30", "2019-07-30T17:00:00+03:00", 2, 2),
+    (K, "76574", Lang::Ru, "other", VP, "2025-12-20", "2025-12-20T11:00:00+03:00", 0, 1),
+    (K, "76574", Lang::En, "other", VP, "2025-12-20", "2025-12-20T11:00:00+03:00", 0, 1),
     (F, "11584410", Lang::En, "press_conference", "Lin Jian", "2025-03-12", "2025-03-12T19:05:00+08:00", 8, 11),
     (F, "11270415", Lang::En, "press_conference", "Lin Jian, Mao Ning", "2024-03-18", "2024-03-18T18:40:00+08:00", 8, 9),
     (F, "11347301", Lang::En, "press_conference", "Geng Shuang", "2019-02-20", "2019-02-20T21:30:00+08:00", 6, 8),
