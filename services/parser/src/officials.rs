@@ -33,6 +33,9 @@ use shared::profile::SourceProfile;
 
 use crate::normalize::normalize_ws;
 
+/// Most words of an office before an official's name in a turn label.
+pub const MAX_LABEL_OFFICE_WORDS: usize = 8;
+
 /// Errors loading a registry file.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -462,14 +465,17 @@ impl Registry {
 
     /// The official a turn label names, if the label is (mostly) one official's form:
     /// "Sergey Lavrov", "С.В.Лавров", "Foreign Minister Ivanov", or a form after a short
-    /// title ("Russian Foreign Minister Sergey Lavrov").
+    /// title of at most [`MAX_LABEL_OFFICE_WORDS`] words ("Russian Foreign Minister Sergey
+    /// Lavrov", "Press Secretary of the President of Russia Dmitry Peskov").
     pub fn match_label(&self, label: &str) -> Option<&str> {
         let key = form_key(label);
         if let Some(&index) = self.by_key.get(&key) {
             return self.names.get(index).map(String::as_str);
         }
         let (start, end, official) = *self.matches(&key).last()?;
-        if key[end..].trim().is_empty() && key[..start].split_whitespace().count() <= 4 {
+        if key[end..].trim().is_empty()
+            && key[..start].split_whitespace().count() <= MAX_LABEL_OFFICE_WORDS
+        {
             return self.names.get(official).map(String::as_str);
         }
         None
@@ -608,6 +614,27 @@ mod tests {
         );
         assert_eq!(r.match_label("Question"), None);
         assert_eq!(r.match_label("Lavrov said that we"), None);
+    }
+
+    #[test]
+    fn labels_with_a_long_office() {
+        let r = Registry::of_profile(&SourceProfile::builtin("kremlin.ru").unwrap()).unwrap();
+        assert_eq!(
+            r.match_label("Press Secretary of the President of Russia Dmitry Peskov"),
+            Some("Dmitry Peskov")
+        );
+        assert_eq!(
+            r.match_label("Пресс-секретарь Президента Российской Федерации Д.Песков"),
+            Some("Dmitry Peskov")
+        );
+        assert_eq!(
+            r.match_label("President of Russia Dmitry Medvedev"),
+            Some("Dmitry Medvedev")
+        );
+        assert_eq!(
+            r.match_label("one two three four five six seven eight nine Dmitry Peskov"),
+            None
+        );
     }
 
     #[test]
