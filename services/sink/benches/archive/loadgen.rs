@@ -52,20 +52,28 @@ pub struct Run {
 /// The load run and the overload burst.
 #[derive(Debug, Clone)]
 pub struct Load {
+    /// The kinds of request drawn.
+    pub kinds: Vec<String>,
     /// `clients` clients with the mix.
     pub mixed: Run,
     /// Four times the concurrency limit, searches only.
     pub overload: Run,
 }
 
+/// The kinds of request of the load run's mix.
+pub const KINDS: [&str; 4] = ["list", "get", "search", "feed"];
+
 /// The request paths a client draws from.
 struct Mix {
     ids: Vec<String>,
     words: Vec<String>,
+    /// The kinds drawn (the others are drawn again): all of [`KINDS`] for the mix, one
+    /// or two of them to see what each kind costs alone.
+    kinds: Vec<String>,
 }
 
 impl Mix {
-    fn new(archive: &Archive) -> Mix {
+    fn new(archive: &Archive, kinds: &[String]) -> Mix {
         let enc =
             |t: &str| -> String { url::form_urlencoded::byte_serialize(t.as_bytes()).collect() };
         let ids = (0..2_000u64)
@@ -74,11 +82,26 @@ impl Mix {
         let en = archive.vocabulary(Lang::En);
         // Words from common to rare, as users type them.
         let words = (0..400).map(|k| enc(en.word(k * k % en.len()))).collect();
-        Mix { ids, words }
+        Mix {
+            ids,
+            words,
+            kinds: kinds.to_vec(),
+        }
     }
 
-    /// A request: its kind and path. 40 % list, 30 % get, 20 % search, 10 % feed.
+    /// A request of one of the mix's kinds: its kind and path. 40 % list, 30 % get, 20 %
+    /// search, 10 % feed, among the kinds drawn.
     fn draw(&self, rng: &mut Rng, search_only: bool) -> (&'static str, String) {
+        loop {
+            let (kind, path) = self.draw_any(rng, search_only);
+            if search_only || self.kinds.iter().any(|k| k == kind) {
+                return (kind, path);
+            }
+        }
+    }
+
+    /// A request of any kind: 40 % list, 30 % get, 20 % search, 10 % feed.
+    fn draw_any(&self, rng: &mut Rng, search_only: bool) -> (&'static str, String) {
         const KINDS: [&str; 4] = ["interview", "briefing", "comment", "statement"];
         let roll = if search_only { 75 } else { rng.range(0, 100) };
         let pick = |rng: &mut Rng, n: usize| rng.range(0, n as u64) as usize;
@@ -201,10 +224,21 @@ async fn run_clients(
     })
 }
 
-/// The load run (`clients` for `seconds`), then the overload burst.
-pub async fn run(served: &Served, archive: &Archive, clients: usize, seconds: u64) -> Result<Load> {
-    let mix = Arc::new(Mix::new(archive));
+/// The load run (`clients` for `seconds`, drawing the requests of `kinds`), then the overload
+/// burst.
+pub async fn run(
+    served: &Served,
+    archive: &Archive,
+    clients: usize,
+    seconds: u64,
+    kinds: &[String],
+) -> Result<Load> {
+    let mix = Arc::new(Mix::new(archive, kinds));
     let mixed = run_clients(served, &mix, clients, Duration::from_secs(seconds), false).await?;
     let overload = run_clients(served, &mix, SINK_CONCURRENCY * 4, OVERLOAD, true).await?;
-    Ok(Load { mixed, overload })
+    Ok(Load {
+        kinds: kinds.to_vec(),
+        mixed,
+        overload,
+    })
 }

@@ -46,6 +46,10 @@ struct Args {
     /// Length of the load run, seconds (0: no load run).
     #[arg(long, default_value_t = 60)]
     load_seconds: u64,
+    /// The kinds of request the load run draws (list, get, search, feed; comma-separated):
+    /// all four make the mix, fewer show what each kind costs alone.
+    #[arg(long, value_delimiter = ',', default_value = "list,get,search,feed")]
+    load_kinds: Vec<String>,
     /// A database to use instead of a temporary one (`postgres://…` or `sqlite://PATH`, one
     /// per store; repeatable). It is kept afterwards, and when it already holds the archive
     /// the writing step is skipped, so that query shapes can be measured again without
@@ -121,6 +125,16 @@ async fn serve(database_url: &str, nats: &NatsServer) -> Result<Served> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(kind) = args
+        .load_kinds
+        .iter()
+        .find(|k| !loadgen::KINDS.contains(&k.as_str()))
+    {
+        anyhow::bail!(
+            "unknown --load-kinds {kind:?}: give some of {}",
+            loadgen::KINDS.join(",")
+        );
+    }
     testkit::services::install_crypto();
     let archive = Archive::new(args.records);
     let nats = NatsServer::start();
@@ -180,7 +194,16 @@ async fn main() -> Result<()> {
                 "==> {store}: load run, {} clients for {} s",
                 args.clients, args.load_seconds
             );
-            Some(loadgen::run(&served, &archive, args.clients, args.load_seconds).await?)
+            Some(
+                loadgen::run(
+                    &served,
+                    &archive,
+                    args.clients,
+                    args.load_seconds,
+                    &args.load_kinds,
+                )
+                .await?,
+            )
         } else {
             None
         };

@@ -223,6 +223,15 @@ fn render_run(out: &mut String, title: &str, run: &Run) {
             k.errors
         );
     }
+    let list_get: u64 = ["list", "get"]
+        .iter()
+        .filter_map(|name| run.kinds.get(name).map(|k| k.ok))
+        .sum();
+    let _ = writeln!(
+        out,
+        "| list + get | {:.0} | | | | | |",
+        list_get as f64 / secs
+    );
     let _ = writeln!(
         out,
         "| all | {:.0} | | | {shed} | | {errors} |\n\nSink RSS {} (peak {} MB; budget ≤ 100 MB: {}).{}\n",
@@ -239,11 +248,15 @@ fn render_run(out: &mut String, title: &str, run: &Run) {
 
 fn render_load(out: &mut String, store: &str, load: &Load) {
     let _ = writeln!(out, "## Under load ({store})\n");
-    render_run(
-        out,
-        "Mix of 40 % list, 30 % get, 20 % search, 10 % feed",
-        &load.mixed,
-    );
+    let title = if load.kinds.len() == crate::loadgen::KINDS.len() {
+        "Mix of 40 % list, 30 % get, 20 % search, 10 % feed".to_string()
+    } else {
+        format!(
+            "Only {} (of the mix of 40 % list, 30 % get, 20 % search, 10 % feed)",
+            load.kinds.join(", ")
+        )
+    };
+    render_run(out, &title, &load.mixed);
     render_run(
         out,
         "Overload: searches from four times the concurrency limit (64)",
