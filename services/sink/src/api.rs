@@ -21,22 +21,28 @@ use shared::SpeechRecord;
 use shared::ops::ReadinessCheck;
 
 use crate::atom;
+use crate::cache::{CachedPage, SearchCache};
 use crate::diff::diff_paragraphs;
 use crate::export::RecordPages;
 use crate::openapi;
 use crate::params::{Endpoint, parse_query};
-use crate::store::{AnyStore, Page, Query, Store, StoreError};
+use crate::store::{AnyStore, Hit, Page, Query, Store, StoreError};
 
 /// Longest accepted record id.
 const MAX_ID_CHARS: usize = 200;
 
+/// Search pages the sink keeps by default (`--search-cache-pages`).
+pub const DEFAULT_SEARCH_CACHE_PAGES: usize = 1_000;
+
 #[derive(Clone)]
 struct ApiState {
     store: AnyStore,
+    search_cache: Arc<SearchCache>,
 }
 
-/// The API routes alone.
-pub fn router(store: AnyStore) -> Router {
+/// The API routes alone, keeping up to `search_cache_pages` search result pages
+/// ([`crate::cache`]; 0: none).
+pub fn router(store: AnyStore, search_cache_pages: usize) -> Router {
     Router::new()
         .route("/v1/speeches", get(list))
         .route("/v1/speeches/{id}", get(get_one))
@@ -46,14 +52,20 @@ pub fn router(store: AnyStore) -> Router {
         .route("/v1/openapi.json", get(openapi_json))
         .with_state(ApiState {
             store: store.clone(),
+            search_cache: Arc::new(SearchCache::new(search_cache_pages)),
         })
         .merge(crate::export::http::router(store))
 }
 
 /// The API with the operations routes (`/healthz`, `/readyz`, `/metrics`) merged in, and a
 /// JSON 404 for unknown paths.
-pub fn app(store: AnyStore, registry: Arc<Registry>, readiness: ReadinessCheck) -> Router {
-    router(store)
+pub fn app(
+    store: AnyStore,
+    registry: Arc<Registry>,
+    readiness: ReadinessCheck,
+    search_cache_pages: usize,
+) -> Router {
+    router(store, search_cache_pages)
         .merge(shared::ops::router(registry, readiness))
         .fallback(not_found)
 }
@@ -157,7 +169,12 @@ async fn list(
         Ok(q) => q,
         Err(response) => return *response,
     };
-    match state.store.list(&query).await {
+    let page = if query.q.is_some() && state.search_cache.enabled() {
+        search_page(&state, &query).await
+    } else {
+        state.store.list(&query).await
+    };
+    match page {
         Ok(page) => (
             [(header::CONTENT_TYPE, "application/json")],
             page_json(page),
@@ -165,6 +182,51 @@ async fn list(
             .into_response(),
         Err(err) => store_error(err),
     }
+}
+
+/// A search page: its ids and snippets from the search cache while nothing new has been
+/// stored since it was computed (the records themselves read fresh), else searched for.
+async fn search_page(state: &ApiState, query: &Query) -> Result<Page, StoreError> {
+    // Read before searching: a page is never tagged newer than what it saw.
+    let tag = state.store.last_event().await?;
+    if let Some(cached) = state.search_cache.get(query, tag) {
+        let ids: Vec<String> = cached.hits.iter().map(|(id, _)| id.clone()).collect();
+        let records = state.store.records(&ids).await?;
+        // Every record is there unless the archive changed under the tag (it cannot lose
+        // records through the API, but an operator can): then search again.
+        if records.iter().all(Option::is_some) {
+            let items = cached
+                .hits
+                .iter()
+                .zip(records)
+                .filter_map(|((id, snippet), record)| {
+                    Some(Hit {
+                        id: id.clone(),
+                        record: record?,
+                        snippet: snippet.clone(),
+                    })
+                })
+                .collect();
+            return Ok(Page {
+                items,
+                next_cursor: cached.next_cursor.clone(),
+            });
+        }
+    }
+    let page = state.store.list(query).await?;
+    state.search_cache.put(
+        query,
+        tag,
+        CachedPage {
+            hits: page
+                .items
+                .iter()
+                .map(|hit| (hit.id.clone(), hit.snippet.clone()))
+                .collect(),
+            next_cursor: page.next_cursor.clone(),
+        },
+    );
+    Ok(page)
 }
 
 async fn get_one(
@@ -323,17 +385,19 @@ async fn openapi_json() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Cursor, Hit};
+    use crate::store::Cursor;
 
     #[test]
     fn list_body_keeps_field_order_and_adds_snippets() {
         let page = Page {
             items: vec![
                 Hit {
+                    id: "a".into(),
                     record: r#"{"z":1,"a":"x"}"#.into(),
                     snippet: Some("a <mark>\"b\"</mark>".into()),
                 },
                 Hit {
+                    id: "b".into(),
                     record: r#"{"z":2}"#.into(),
                     snippet: None,
                 },

@@ -15,6 +15,7 @@
 pub mod api;
 pub mod app;
 pub mod atom;
+pub mod cache;
 pub mod consumer;
 pub mod diff;
 pub mod events;

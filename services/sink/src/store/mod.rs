@@ -274,6 +274,8 @@ impl Default for Query {
 /// One listed record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
+    /// The record's id.
+    pub id: String,
     /// The record's full JSON.
     pub record: String,
     /// With `q`: an excerpt with the matches between `<mark>` and `</mark>`.
@@ -325,6 +327,12 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<StoreOutcome>, StoreError>> + Send;
     /// The latest version's JSON of record `id`.
     fn get(&self, id: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// The latest versions' JSON of the records `ids`, in that order (`None` for an id that
+    /// is not stored).
+    fn records(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<String>>, StoreError>> + Send;
     /// A page of records matching `query`.
     fn list(&self, query: &Query) -> impl Future<Output = Result<Page, StoreError>> + Send;
     /// How many records match `query` (its cursor and limit aside): the number of search
@@ -426,6 +434,13 @@ impl Store for AnyStore {
         match self {
             AnyStore::Sqlite(s) => s.get(id).await,
             AnyStore::Postgres(s) => s.get(id).await,
+        }
+    }
+
+    async fn records(&self, ids: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.records(ids).await,
+            AnyStore::Postgres(s) => s.records(ids).await,
         }
     }
 
@@ -642,6 +657,12 @@ pub(crate) struct ListRow {
     pub snippet: Option<String>,
 }
 
+/// The JSON of each of `ids` (in that order) from rows of `(id, record)` in any order.
+pub(crate) fn records_in_order(ids: &[String], rows: Vec<(String, String)>) -> Vec<Option<String>> {
+    let mut by_id: std::collections::HashMap<String, String> = rows.into_iter().collect();
+    ids.iter().map(|id| by_id.remove(id)).collect()
+}
+
 /// Turns the rows of a listing query into a page and the cursor of the next one.
 pub(crate) fn page_of(query: &Query, mut rows: Vec<ListRow>) -> Page {
     let fetched = rows.len();
@@ -655,6 +676,7 @@ pub(crate) fn page_of(query: &Query, mut rows: Vec<ListRow>) -> Page {
         items: rows
             .into_iter()
             .map(|r| Hit {
+                id: r.id,
                 record: r.record,
                 snippet: r.snippet,
             })

@@ -357,6 +357,10 @@ impl Store for PgStore {
             .await?)
     }
 
+    async fn records(&self, ids: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        Ok(search::records(&self.pool, ids).await?)
+    }
+
     async fn list(&self, query: &Query) -> Result<Page, StoreError> {
         let rows: Vec<ListRow> = self
             .list_sql("", query)

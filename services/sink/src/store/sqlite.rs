@@ -13,7 +13,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
     Cursor, Latest, ListRow, Page, Query, Store, StoreError, StoreOutcome, StoredEvent,
-    VersionEntry, contains_pattern, page_of, plan,
+    VersionEntry, contains_pattern, page_of, plan, records_in_order,
 };
 use crate::params::fts5_query;
 
@@ -231,6 +231,20 @@ impl Store for SqliteStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    async fn records(&self, ids: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id, record FROM speeches WHERE id IN (");
+        let mut list = sql.separated(", ");
+        for id in ids {
+            list.push_bind(id.clone());
+        }
+        list.push_unseparated(")");
+        let rows: Vec<(String, String)> = sql.build_query_as().fetch_all(&self.pool).await?;
+        Ok(records_in_order(ids, rows))
     }
 
     async fn list(&self, query: &Query) -> Result<Page, StoreError> {

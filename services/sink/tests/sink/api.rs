@@ -354,6 +354,7 @@ async fn serve_hardened(limits: sink::limits::ApiLimits) -> String {
         store,
         std::sync::Arc::new(prometheus_client::registry::Registry::default()),
         readiness,
+        sink::api::DEFAULT_SEARCH_CACHE_PAGES,
     );
     let app = sink::limits::harden(app, &limits).expect("valid limits");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

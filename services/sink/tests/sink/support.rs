@@ -231,9 +231,16 @@ impl TestApp {
             let store = ping_store.clone();
             Box::pin(async move { store.ping().await.map_err(|e| e.to_string()) })
         });
-        let app = sink::api::app(store.clone(), Arc::new(Registry::default()), readiness).merge(
-            sink::web::routes(store.clone(), tokio_util::sync::CancellationToken::new()),
-        );
+        let app = sink::api::app(
+            store.clone(),
+            Arc::new(Registry::default()),
+            readiness,
+            sink::api::DEFAULT_SEARCH_CACHE_PAGES,
+        )
+        .merge(sink::web::routes(
+            store.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port");

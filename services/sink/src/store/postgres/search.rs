@@ -8,15 +8,18 @@
 //! parsed again for every row a branch filtered, ranked or quoted.
 //!
 //! The newest [`SEARCH_RANK_WINDOW`] matches are ranked by relevance (`ts_rank`); older
-//! matches follow, newest first. Records and snippets are read for the returned page only,
-//! and a snippet is cut from the first [`SNIPPET_PREFIX_CHARS`] characters of the body when
-//! the words occur there, from the rest of the body otherwise (so no text is parsed twice).
+//! matches follow, newest first. Records and snippets are read for the returned page only.
+//! `ts_headline` parses and stems all the text it is given, so a snippet is first cut from a
+//! window of [`SNIPPET_WINDOW_CHARS`] characters around the first place where one of the
+//! query's words (its stem, in lower case) occurs in the body; when that window has no match
+//! (a stem that is not a prefix of the written word, a word only in the title), from the first
+//! [`SNIPPET_PREFIX_CHARS`] characters, and then from the rest of the body.
 
 use shared::Lang;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::push_filters;
-use crate::store::{Cursor, Query, SEARCH_RANK_WINDOW, ts_config};
+use crate::store::{Cursor, Query, SEARCH_RANK_WINDOW, records_in_order, ts_config};
 
 /// The options of `ts_headline` for snippets.
 const HEADLINE_OPTIONS: &str = "'StartSel=<mark>, StopSel=</mark>, MaxWords=32, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"'";
@@ -24,6 +27,12 @@ const HEADLINE_OPTIONS: &str = "'StartSel=<mark>, StopSel=</mark>, MaxWords=32, 
 /// A snippet is first looked for in this many characters at the start of the body:
 /// `ts_headline` parses and stems all the text it is given, and a common word occurs early.
 const SNIPPET_PREFIX_CHARS: i32 = 2_000;
+
+/// Characters of the body given to `ts_headline` around the first occurrence of a query word.
+const SNIPPET_WINDOW_CHARS: i32 = 800;
+
+/// How many of the window's characters come before that occurrence.
+const SNIPPET_WINDOW_BEFORE: i32 = 250;
 
 /// How far the rest of the body, quoted when the prefix has no match, reaches back into the
 /// prefix (longer than any word, so a word cut at the prefix's end is whole in the rest).
@@ -33,9 +42,68 @@ const SNIPPET_OVERLAP_CHARS: i32 = 100;
 /// (`tsquery` text; empty when the text has no searchable word in that language).
 pub(super) type Parsed = Vec<(Lang, String)>;
 
+/// The latest versions' JSON of the records `ids`, in that order (for a cached search page).
+pub(super) async fn records(
+    pool: &PgPool,
+    ids: &[String],
+) -> Result<Vec<Option<String>>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT s.id, v.record FROM speeches s \
+         JOIN speech_versions v ON v.id = s.id AND v.version = s.version WHERE s.id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(records_in_order(ids, rows))
+}
+
 /// The languages `query` searches.
 fn languages(query: &Query) -> Vec<Lang> {
     query.lang.map_or_else(|| Lang::ALL.to_vec(), |l| vec![l])
+}
+
+/// The lexemes a match must contain somewhere (those not under `!`), from a `tsquery`'s text
+/// (`'court' & !( 'rule' <-> 'law' ) | 'negoti':*`), for finding where a snippet may start.
+pub(super) fn positive_lexemes(tsquery: &str) -> Vec<String> {
+    let mut lexemes: Vec<String> = Vec::new();
+    // Whether each open group is negated, and whether a `!` waits for its operand.
+    let mut groups: Vec<bool> = Vec::new();
+    let mut not = false;
+    let mut chars = tsquery.chars();
+    while let Some(c) = chars.next() {
+        let negated = not || groups.last().copied().unwrap_or(false);
+        match c {
+            '!' => not = !not,
+            '(' => {
+                groups.push(negated);
+                not = false;
+            }
+            ')' => {
+                groups.pop();
+            }
+            '\'' => {
+                // A quoted lexeme; a quote inside is doubled, a backslash escapes.
+                let mut lexeme = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => lexeme.extend(chars.next()),
+                        '\'' if chars.as_str().starts_with('\'') => {
+                            chars.next();
+                            lexeme.push('\'');
+                        }
+                        '\'' => break,
+                        c => lexeme.push(c),
+                    }
+                }
+                if !negated && !lexeme.is_empty() && !lexemes.contains(&lexeme) {
+                    lexemes.push(lexeme);
+                }
+                not = false;
+            }
+            _ => {}
+        }
+    }
+    lexemes
 }
 
 /// Parses `q` with the text search configuration of every language `query` searches, in one
@@ -94,7 +162,9 @@ pub(super) fn search_sql(prefix: &str, query: &Query, parsed: &Parsed) -> QueryB
         }
         sql.push("(SELECT s.id, s.published_us, s.tsv, s.ts_config, ")
             .push_bind(tsquery.clone())
-            .push("::tsquery AS query FROM speeches s");
+            .push("::tsquery AS query, ")
+            .push_bind(positive_lexemes(tsquery))
+            .push("::text[] AS words FROM speeches s");
         push_branch_where(&mut sql, query, *lang, tsquery);
         sql.push(" ORDER BY s.published_us DESC, s.id DESC LIMIT ")
             .push_bind(depth)
@@ -103,7 +173,7 @@ pub(super) fn search_sql(prefix: &str, query: &Query, parsed: &Parsed) -> QueryB
     sql.push(") u ORDER BY published_us DESC, id DESC LIMIT ")
         .push_bind(depth)
         .push(
-            ") m), page AS (SELECT id, recency, ts_config, query, CASE WHEN recency <= ",
+            ") m), page AS (SELECT id, recency, ts_config, query, words, CASE WHEN recency <= ",
         )
         .push_bind(window)
         .push(" THEN ts_rank(tsv, query) END AS rank FROM matches ORDER BY recency > ")
@@ -114,11 +184,21 @@ pub(super) fn search_sql(prefix: &str, query: &Query, parsed: &Parsed) -> QueryB
         .push_bind(offset)
         .push(format!(
             ") SELECT v.record, s.published_us, s.id, \
-             CASE WHEN strpos(h.head, '<mark>') > 0 THEN h.head \
+             CASE WHEN strpos(n.near, '<mark>') > 0 THEN n.near \
+             WHEN strpos(h.head, '<mark>') > 0 THEN h.head \
              ELSE ts_headline(page.ts_config::regconfig, regexp_replace(substr(s.body_text, {rest_from}), '^\\S*\\s+', ''), page.query, {HEADLINE_OPTIONS}) END AS snippet \
              FROM page JOIN speeches s ON s.id = page.id \
              JOIN speech_versions v ON v.id = s.id AND v.version = s.version \
-             CROSS JOIN LATERAL (SELECT ts_headline(page.ts_config::regconfig, left(s.body_text, {SNIPPET_PREFIX_CHARS}), page.query, {HEADLINE_OPTIONS}) AS head OFFSET 0) h \
+             CROSS JOIN LATERAL (SELECT CASE WHEN a.at > 0 THEN greatest(a.at - {SNIPPET_WINDOW_BEFORE}, 1) END AS start \
+                 FROM (SELECT (SELECT min(p) FROM (SELECT lower(s.body_text) AS b OFFSET 0) l, unnest(page.words) w, \
+                 strpos(l.b, w) p WHERE p > 0) AS at OFFSET 0) a) f \
+             CROSS JOIN LATERAL (SELECT CASE WHEN f.start > 0 THEN ts_headline(page.ts_config::regconfig, \
+                 regexp_replace(regexp_replace(substr(s.body_text, f.start, {SNIPPET_WINDOW_CHARS}), \
+                 CASE WHEN f.start > 1 THEN '^\\S*\\s+' ELSE '^$' END, ''), \
+                 CASE WHEN f.start + {SNIPPET_WINDOW_CHARS} <= char_length(s.body_text) THEN '\\s+\\S*$' ELSE '^$' END, ''), \
+                 page.query, {HEADLINE_OPTIONS}) END AS near OFFSET 0) n \
+             CROSS JOIN LATERAL (SELECT CASE WHEN strpos(n.near, '<mark>') > 0 THEN NULL \
+                 ELSE ts_headline(page.ts_config::regconfig, left(s.body_text, {SNIPPET_PREFIX_CHARS}), page.query, {HEADLINE_OPTIONS}) END AS head OFFSET 0) h \
              ORDER BY page.recency > "
         ))
         .push_bind(window)
@@ -138,4 +218,30 @@ pub(super) fn count_sql(query: &Query, parsed: &Parsed) -> QueryBuilder<Postgres
     }
     sql.push(") c");
     sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::positive_lexemes;
+
+    #[test]
+    fn lexemes_a_match_must_contain() {
+        assert_eq!(positive_lexemes("'court'"), vec!["court"]);
+        assert_eq!(
+            positive_lexemes("'strateg' <-> 'stabil' | 'negoti':*"),
+            vec!["strateg", "stabil", "negoti"]
+        );
+        assert_eq!(positive_lexemes("'court' & !'rule'"), vec!["court"]);
+        assert_eq!(
+            positive_lexemes("'court' & !( 'rule' <-> 'law' ) & 'sanction'"),
+            vec!["court", "sanction"]
+        );
+        assert_eq!(positive_lexemes("!!'twice'"), vec!["twice"]);
+        assert_eq!(
+            positive_lexemes("'o''neil' & 'a\\\\b'"),
+            vec!["o'neil", "a\\b"]
+        );
+        assert_eq!(positive_lexemes("'санкци' & 'санкци'"), vec!["санкци"]);
+        assert!(positive_lexemes("").is_empty());
+    }
 }
