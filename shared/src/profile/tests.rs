@@ -91,6 +91,15 @@ fn document_ids_come_from_the_path() {
         Some("11347225")
     );
     assert_eq!(id("fmprc.gov.cn", "/eng/xw/fyrbt/lxjzh/index_2.html"), None);
+    // Before ~2021: no date in the item's name.
+    assert_eq!(
+        id(
+            "fmprc.gov.cn",
+            "/mfa_eng/xwfw_665399/s2510_665401/2511_665403/t1617471.shtml"
+        )
+        .as_deref(),
+        Some("1617471")
+    );
     assert_eq!(
         id(
             "kremlin.ru",
@@ -115,6 +124,10 @@ fn profiles_are_found_by_name_and_host() {
             .unwrap()
             .name,
         "fmprc.gov.cn"
+    );
+    assert_eq!(
+        profiles.by_host("special.kremlin.ru").unwrap().name,
+        "kremlin.ru"
     );
     assert!(profiles.by_host("example.org").is_none());
     assert_eq!(
