@@ -20,6 +20,9 @@ use shared::profile::SourceProfile;
 use crate::normalize::normalize_ws;
 use crate::officials::{Registry, form_key};
 
+/// A label's colon comes within this many bytes of the paragraph's start.
+const MAX_LABEL_BYTES: usize = 360;
+
 /// The canonical label of questions.
 pub const QUESTION: &str = "Question";
 /// The canonical label of answers whose speaker the title does not name.
@@ -107,9 +110,14 @@ pub fn parse_label(
     title_speaker: Option<&str>,
     rules: &LabelRules,
 ) -> Option<Label> {
-    // A full-width colon ("CCTV：") comes with text pasted from Chinese editors.
-    let colon = paragraph.find([':', '：'])?;
-    if colon == 0 || colon > 360 || paragraph[..colon].chars().count() > 90 {
+    // A label ends within the paragraph's first MAX_LABEL_BYTES: only they are searched. A
+    // full-width colon ("CCTV：") comes with text pasted from Chinese editors.
+    let mut head = paragraph.len().min(MAX_LABEL_BYTES + '：'.len_utf8());
+    while !paragraph.is_char_boundary(head) {
+        head -= 1;
+    }
+    let colon = paragraph[..head].find([':', '：'])?;
+    if colon == 0 || colon > MAX_LABEL_BYTES || paragraph[..colon].chars().count() > 90 {
         return None;
     }
     let mut label = normalize_ws(&paragraph[..colon]);
