@@ -298,15 +298,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 url: url.as_deref(),
                 content_type: content_type.as_deref(),
             };
+            // Records are written in blocks, not one system call (or two) per line.
+            let mut out = std::io::BufWriter::new(stdout.lock());
             let ok = parse_files_capped(
                 &extractor,
                 options,
                 &files,
                 cli.max_page_bytes,
-                &mut stdout.lock(),
+                &mut out,
                 &mut stderr.lock(),
             );
-            Ok(if ok {
+            let written = out.flush().is_ok();
+            Ok(if ok && written {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
