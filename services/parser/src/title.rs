@@ -5,6 +5,7 @@
 //! | tail | location | event_date |
 //! | --- | --- | --- |
 //! | `…, Moscow, April 19, 2022` | `Moscow` | 2022-04-19 |
+//! | `…, Nur-Sultan, Kazakhstan, September 14, 2022` | `Nur-Sultan, Kazakhstan` | 2022-09-14 |
 //! | `…, Москва, 19 апреля 2022 года` | `Москва` | 2022-04-19 |
 //! | `… (Moscow, July 18, 2024)` | `Moscow` | 2024-07-18 |
 //! | `… (Москва, 4 октября 2024 года)` | `Москва` | 2024-10-04 |
@@ -185,10 +186,23 @@ impl TitleGrammar {
         {
             return None;
         }
-        if let Some(places) = &self.places
-            && !places.admits(candidate)
-        {
+        let Some(places) = &self.places else {
+            return Some(candidate.to_string());
+        };
+        if !places.admits(candidate) {
             return None;
+        }
+        // "…, Nur-Sultan, Kazakhstan, September 14, 2022": a city the gazetteer knows before a
+        // region or country it knows is part of the place.
+        if prefix[cut..].starts_with(',') && places.names.contains(&place_key(candidate)) {
+            let before = prefix[..cut].trim_end();
+            if let Some(prev_cut) = before.rfind(self.delimiters.as_slice()) {
+                let prev_len = before[prev_cut..].chars().next().map_or(1, char::len_utf8);
+                let prev = before[prev_cut + prev_len..].trim();
+                if places.names.contains(&place_key(prev)) {
+                    return Some(format!("{prev}, {candidate}"));
+                }
+            }
         }
         Some(candidate.to_string())
     }
@@ -369,6 +383,15 @@ mod tests {
         assert_eq!(
             tail("Statement at the Council of Ministers, Working Session Two, June 2, 2019"),
             (None, Some("2019-06-02".into()))
+        );
+        // A city before its country or region.
+        assert_eq!(
+            tail("Address to the forum participants, Nur-Sultan, Kazakhstan, September 14, 2022"),
+            both("Nur-Sultan, Kazakhstan", "2022-09-14")
+        );
+        assert_eq!(
+            tail("Interview with Kommersant, Moscow, June 2, 2019"),
+            both("Moscow", "2019-06-02")
         );
         // A town the gazetteer does not list is still a place when it is one capitalised word.
         assert_eq!(
