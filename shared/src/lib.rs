@@ -4,6 +4,7 @@
 //!   records, dead letters), with their JSON Schemas in `shared/schemas/`.
 //! * [`profile`]: source profiles (one TOML file per site, built-ins in `shared/sources/`),
 //!   loaded and validated, with their JSON Schema in `shared/schemas/`.
+//! * [`months`]: month names in English and Russian (sites, listings, the reading room).
 //! * [`subjects`]: the subject hierarchy, streams, consumers and key-value buckets.
 //! * [`nats`]: connecting with retry, creating streams idempotently, durable publishing.
 //! * [`nats_auth`]: the NATS identities and their permissions (server configurations).
@@ -15,6 +16,7 @@ pub mod backoff;
 pub mod config;
 pub mod consumer;
 pub mod messages;
+pub mod months;
 pub mod nats;
 pub mod nats_auth;
 pub mod ops;

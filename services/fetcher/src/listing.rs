@@ -323,35 +323,6 @@ pub fn rss_datetime(text: &str, tz: &chrono_tz::Tz) -> Option<DateTime<FixedOffs
     Some(parsed.with_timezone(tz).fixed_offset())
 }
 
-const EN_MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-const RU_MONTHS: [&str; 12] = [
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-];
-
 static TIME_OF_DAY: LazyLock<Regex> = LazyLock::new(|| regex(r"\b([0-2]?[0-9]):([0-5][0-9])\b"));
 
 /// A listing's date (`05.05.2023`, `5 May 2023`, `5 мая 2023 года`, `May 5, 2023`,
@@ -393,14 +364,7 @@ fn parse_listing_date(text: &str) -> Option<NaiveDate> {
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect();
-    let month_of = |name: &str| {
-        let name = name.trim_end_matches('.');
-        EN_MONTHS
-            .iter()
-            .position(|m| *m == name || (name.len() >= 3 && m.starts_with(name)))
-            .or_else(|| RU_MONTHS.iter().position(|m| *m == name))
-            .and_then(|m| u32::try_from(m + 1).ok())
-    };
+    let month_of = |name: &str| shared::months::number(name.trim_end_matches('.'));
     let year_of = |w: &str| w.trim_end_matches(['г', '.']).parse::<i32>().ok();
     match words.as_slice() {
         // 5 May 2023, 5 мая 2023 (года)

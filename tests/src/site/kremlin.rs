@@ -17,21 +17,6 @@ const ROBOTS: &str = "User-agent: *\nDisallow: /search\nDisallow: /static/tmp/\n
 /// Items per listing page and per feed.
 const PAGE_SIZE: usize = 20;
 
-const RU_MONTHS: [&str; 12] = [
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-];
-
 pub(super) fn route(
     state: &SiteState,
     base_url: &str,
@@ -94,7 +79,7 @@ fn day_text(lang: &str, day: NaiveDate) -> String {
         format!(
             "{} {} {} года",
             day.day(),
-            RU_MONTHS[day.month0() as usize],
+            shared::months::RU_GENITIVE[day.month0() as usize],
             day.year()
         )
     } else {

@@ -68,27 +68,12 @@ fn parse_ru_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%d.%m.%Y").ok()
 }
 
-pub(super) const EN_MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// Listing date: `05.05.2023` (Russian) or `5 May 2023` (other languages).
 pub(super) fn listing_date(lang: &str, t: NaiveDateTime) -> String {
     if lang == "ru" {
         t.format("%d.%m.%Y").to_string()
     } else {
-        let month = EN_MONTHS[t.month0() as usize];
+        let month = shared::months::EN[t.month0() as usize];
         format!("{} {month} {}", t.day(), t.year())
     }
 }

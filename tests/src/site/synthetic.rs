@@ -1,6 +1,6 @@
 //! Synthetic corpus: generated mid.ru statements for load tests and benchmarks.
 
-use super::mid::{EN_MONTHS, PAGE_FOOT, listing_date, page_head};
+use super::mid::{PAGE_FOOT, listing_date, page_head};
 use super::*;
 
 use crate::rng::Rng;
@@ -29,20 +29,6 @@ const TOPICS_RU: [&str; 6] = [
     "зерновой сделке",
     "работе Совета Безопасности ООН",
     "упрощении визового режима",
-];
-const RU_MONTHS: [&str; 12] = [
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
 ];
 const SENTENCES_EN: [&str; 10] = [
     "We have discussed the full range of bilateral relations and agreed to continue regular contacts.",
@@ -116,14 +102,14 @@ pub(super) fn build(i: usize, published: NaiveDateTime, held_back: bool) -> Stat
     let topic = rng.next(TOPICS_EN.len());
     let en_date = format!(
         "{} {}, {}",
-        EN_MONTHS[published.month0() as usize],
+        shared::months::EN[published.month0() as usize],
         published.day(),
         published.year()
     );
     let ru_date = format!(
         "{} {} {} года",
         published.day(),
-        RU_MONTHS[published.month0() as usize],
+        shared::months::RU_GENITIVE[published.month0() as usize],
         published.year()
     );
     let variant = i % 5;

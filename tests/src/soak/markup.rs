@@ -176,7 +176,7 @@ fn kremlin_page(
         format!(
             "{} {} {} года",
             published.day(),
-            RU_MONTHS[published.month0() as usize],
+            shared::months::RU_GENITIVE[published.month0() as usize],
             published.year()
         )
     };
@@ -220,21 +220,6 @@ fn kremlin_page(
 "#
     )
 }
-
-const RU_MONTHS: [&str; 12] = [
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-];
 
 const FMPRC_TOPICS: [&str; 4] = [
     "the Situation in the Middle East",

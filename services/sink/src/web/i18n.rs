@@ -113,8 +113,8 @@ impl Ui {
     pub fn date(self, d: NaiveDate) -> String {
         let month = d.month0() as usize;
         let name = match self {
-            Ui::En => MONTHS_EN[month],
-            Ui::Ru => MONTHS_RU[month],
+            Ui::En => shared::months::EN[month],
+            Ui::Ru => shared::months::RU_GENITIVE[month],
         };
         format!("{} {name} {}", d.day(), d.year())
     }
@@ -134,35 +134,6 @@ pub fn zone(t: &DateTime<FixedOffset>) -> String {
         format!("UTC{sign}{h}:{m:02}")
     }
 }
-
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const MONTHS_RU: [&str; 12] = [
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-];
 
 /// The preferred of English and Russian in an `Accept-Language` header.
 fn from_accept_language(header: &str) -> Option<Ui> {
