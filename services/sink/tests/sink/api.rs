@@ -104,6 +104,36 @@ async fn list_filters_and_pages() {
 }
 
 #[tokio::test]
+async fn a_cached_search_page_is_not_served_after_a_store() {
+    let app = TestApp::spawn(&seed()).await;
+    let first = app.get_json("/v1/speeches?q=sanctions", 200).await;
+    assert_eq!(item_ids(&first), vec!["mid.ru:1:en"]);
+    // Again with nothing stored: the same page (from the search cache).
+    assert_eq!(app.get_json("/v1/speeches?q=sanctions", 200).await, first);
+    // A newer record with the word is found at once.
+    let newer = record(
+        900,
+        Lang::En,
+        Kind::Statement,
+        "2026-01-01T10:00:00+03:00",
+        "Statement",
+        &["Maria Zakharova"],
+        &["New sanctions were announced today."],
+    );
+    app.store.store_batch(&[newer]).await.expect("store");
+    let page = app.get_json("/v1/speeches?q=sanctions", 200).await;
+    let mut ids = item_ids(&page);
+    ids.sort();
+    assert_eq!(ids, vec!["mid.ru:1:en", "mid.ru:900:en"]);
+    // An edit that drops the word takes the record out of the results.
+    let seeded = seed();
+    let without = edited(&seeded[0], &["Answer: nothing to add."]);
+    app.store.store_batch(&[without]).await.expect("store");
+    let page = app.get_json("/v1/speeches?q=sanctions", 200).await;
+    assert_eq!(item_ids(&page), vec!["mid.ru:900:en"]);
+}
+
+#[tokio::test]
 async fn search_returns_snippets() {
     let app = TestApp::spawn(&seed()).await;
     let page = app.get_json("/v1/speeches?q=sanctions", 200).await;

@@ -119,6 +119,21 @@ async fn stores_and_gets_records<S: Store>(store: S) {
         assert_eq!(&back, record);
     }
     assert_eq!(store.get("mid.ru:999:en").await.expect("get"), None);
+    // Several at once, in the order asked, `None` for an unknown id.
+    let asked: Vec<String> = vec![
+        records[2].id.clone(),
+        "mid.ru:999:en".into(),
+        records[0].id.clone(),
+    ];
+    let found = store.records(&asked).await.expect("records");
+    assert_eq!(found.len(), 3);
+    assert_eq!(found[1], None);
+    for (k, i) in [(0, 2), (2, 0)] {
+        let back: SpeechRecord =
+            serde_json::from_str(found[k].as_deref().expect("found")).expect("record JSON");
+        assert_eq!(back, records[i]);
+    }
+    assert!(store.records(&[]).await.expect("records").is_empty());
     assert!(
         store
             .versions("mid.ru:999:en")
