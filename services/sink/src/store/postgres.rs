@@ -437,7 +437,6 @@ impl Store for PgStore {
     }
 }
 
-/// Appends the filters of `query` (not `q`, not the cursor) to a `WHERE` clause.
 /// The positions of `records` split into at most `writers` non-empty groups by a hash of
 /// the id (every version of one id in the same group); one group below `split_from` records.
 fn writer_groups(records: &[SpeechRecord], writers: usize, split_from: usize) -> Vec<Vec<usize>> {
@@ -456,6 +455,7 @@ fn writer_groups(records: &[SpeechRecord], writers: usize, split_from: usize) ->
     groups
 }
 
+/// Appends the filters of `query` (not `q`, not the cursor) to a `WHERE` clause.
 fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &Query) {
     if let Some(source) = &query.source {
         sql.push(" AND s.source = ").push_bind(source.clone());
