@@ -21,7 +21,7 @@ use shared::SpeechRecord;
 use shared::ops::ReadinessCheck;
 
 use crate::atom;
-use crate::cache::{CachedPage, SearchCache};
+use crate::cache::{CachedPage, ListingCache, SearchCache};
 use crate::diff::diff_paragraphs;
 use crate::export::RecordPages;
 use crate::openapi;
@@ -34,15 +34,50 @@ const MAX_ID_CHARS: usize = 200;
 /// Search pages the sink keeps by default (`--search-cache-pages`).
 pub const DEFAULT_SEARCH_CACHE_PAGES: usize = 1_000;
 
+/// Megabytes of listing pages the sink keeps by default (`--listing-cache-mb`).
+pub const DEFAULT_LISTING_CACHE_MB: usize = 16;
+
+/// What the API keeps of its answers while nothing new is stored ([`crate::cache`]).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct CacheSizes {
+    /// Search result pages kept (ids and snippets, a few KB each) while nothing new is
+    /// stored; 0 turns the search cache off.
+    #[arg(
+        long,
+        env = "SINK_SEARCH_CACHE_PAGES",
+        default_value_t = DEFAULT_SEARCH_CACHE_PAGES,
+        global = true
+    )]
+    pub search_cache_pages: usize,
+    /// Megabytes of listing pages (`GET /v1/speeches` without `q`, their JSON bodies) kept
+    /// while nothing new is stored; 0 turns the listing cache off.
+    #[arg(
+        long,
+        env = "SINK_LISTING_CACHE_MB",
+        default_value_t = DEFAULT_LISTING_CACHE_MB,
+        global = true
+    )]
+    pub listing_cache_mb: usize,
+}
+
+impl Default for CacheSizes {
+    fn default() -> Self {
+        CacheSizes {
+            search_cache_pages: DEFAULT_SEARCH_CACHE_PAGES,
+            listing_cache_mb: DEFAULT_LISTING_CACHE_MB,
+        }
+    }
+}
+
 #[derive(Clone)]
 struct ApiState {
     store: AnyStore,
     search_cache: Arc<SearchCache>,
+    listing_cache: Arc<ListingCache>,
 }
 
-/// The API routes alone, keeping up to `search_cache_pages` search result pages
-/// ([`crate::cache`]; 0: none).
-pub fn router(store: AnyStore, search_cache_pages: usize) -> Router {
+/// The API routes alone, with caches of the given sizes.
+pub fn router(store: AnyStore, caches: CacheSizes) -> Router {
     Router::new()
         .route("/v1/speeches", get(list))
         .route("/v1/speeches/{id}", get(get_one))
@@ -52,7 +87,10 @@ pub fn router(store: AnyStore, search_cache_pages: usize) -> Router {
         .route("/v1/openapi.json", get(openapi_json))
         .with_state(ApiState {
             store: store.clone(),
-            search_cache: Arc::new(SearchCache::new(search_cache_pages)),
+            search_cache: Arc::new(SearchCache::new(caches.search_cache_pages)),
+            listing_cache: Arc::new(ListingCache::new(
+                caches.listing_cache_mb.saturating_mul(1 << 20),
+            )),
         })
         .merge(crate::export::http::router(store))
 }
@@ -63,9 +101,9 @@ pub fn app(
     store: AnyStore,
     registry: Arc<Registry>,
     readiness: ReadinessCheck,
-    search_cache_pages: usize,
+    caches: CacheSizes,
 ) -> Router {
-    router(store, search_cache_pages)
+    router(store, caches)
         .merge(shared::ops::router(registry, readiness))
         .fallback(not_found)
 }
@@ -135,7 +173,7 @@ fn id_from(path: Result<Path<String>, PathRejection>) -> Result<String, Box<Resp
 }
 
 /// The list response, assembled from the stored JSON so each record keeps its field order.
-fn page_json(page: Page) -> String {
+fn page_json(page: Page) -> Bytes {
     let mut body = String::from("{\"items\":[");
     for (i, hit) in page.items.iter().enumerate() {
         if i > 0 {
@@ -158,7 +196,7 @@ fn page_json(page: Page) -> String {
         None => body.push_str("null"),
     }
     body.push('}');
-    body
+    Bytes::from(body)
 }
 
 async fn list(
@@ -169,19 +207,30 @@ async fn list(
         Ok(q) => q,
         Err(response) => return *response,
     };
-    let page = if query.q.is_some() && state.search_cache.enabled() {
-        search_page(&state, &query).await
+    let body = if query.q.is_none() && state.listing_cache.enabled() {
+        listing_body(&state, &query).await
+    } else if query.q.is_some() && state.search_cache.enabled() {
+        search_page(&state, &query).await.map(page_json)
     } else {
-        state.store.list(&query).await
+        state.store.list(&query).await.map(page_json)
     };
-    match page {
-        Ok(page) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            page_json(page),
-        )
-            .into_response(),
+    match body {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(err) => store_error(err),
     }
+}
+
+/// A listing page's body: from the listing cache while nothing new has been stored since it
+/// was read, else read (the store's records can change only by a store, which adds an event).
+async fn listing_body(state: &ApiState, query: &Query) -> Result<Bytes, StoreError> {
+    // Read before listing: a body is never tagged newer than what it saw.
+    let tag = state.store.last_event().await?;
+    if let Some(body) = state.listing_cache.get(query, tag) {
+        return Ok(Bytes::clone(&body));
+    }
+    let body = page_json(state.store.list(query).await?);
+    state.listing_cache.put(query, tag, body.clone());
+    Ok(body)
 }
 
 /// A search page: its ids and snippets from the search cache while nothing new has been
@@ -404,7 +453,7 @@ mod tests {
             ],
             next_cursor: Some(Cursor::Offset(2)),
         };
-        let body = page_json(page);
+        let body = String::from_utf8(page_json(page).to_vec()).expect("UTF-8");
         assert!(
             body.starts_with(r#"{"items":[{"z":1,"a":"x","snippet":"#),
             "{body}"
@@ -423,6 +472,6 @@ mod tests {
             items: vec![],
             next_cursor: None,
         });
-        assert_eq!(empty, r#"{"items":[],"next_cursor":null}"#);
+        assert_eq!(&empty[..], br#"{"items":[],"next_cursor":null}"#);
     }
 }

@@ -70,15 +70,9 @@ pub struct SinkArgs {
     /// The API's limits: timeout, concurrency, CORS.
     #[command(flatten)]
     pub limits: crate::limits::ApiLimits,
-    /// Search result pages kept (ids and snippets, a few KB each) while nothing new is
-    /// stored; 0 turns the search cache off.
-    #[arg(
-        long,
-        env = "SINK_SEARCH_CACHE_PAGES",
-        default_value_t = crate::api::DEFAULT_SEARCH_CACHE_PAGES,
-        global = true
-    )]
-    pub search_cache_pages: usize,
+    /// What the API caches while nothing new is stored.
+    #[command(flatten)]
+    pub caches: crate::api::CacheSizes,
 }
 
 impl SinkArgs {
@@ -192,13 +186,8 @@ pub async fn run(
     tracing::info!(kind = store.kind(), "database ready (migrations applied)");
     let _ = store_slot.set(store.clone());
     let _ = api.set(
-        crate::api::app(
-            store.clone(),
-            registry.clone(),
-            ready.clone(),
-            args.search_cache_pages,
-        )
-        .merge(crate::web::routes(store.clone(), shutdown.clone())),
+        crate::api::app(store.clone(), registry.clone(), ready.clone(), args.caches)
+            .merge(crate::web::routes(store.clone(), shutdown.clone())),
     );
 
     let consumed = consume(

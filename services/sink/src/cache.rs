@@ -1,15 +1,17 @@
-//! The search cache: the result pages of recent searches (ids, snippets and the next cursor,
-//! not the records, which are read fresh for every answer), kept only while nothing new has
-//! been stored.
+//! Caches of answers that stay right while nothing new has been stored: the result pages of
+//! recent searches (ids, snippets and the next cursor, not the records, which are read fresh
+//! for every answer) and the bodies of recent listing pages.
 //!
 //! Every stored version adds an event (`speech_events`, numbered in commit order even with
-//! several sinks writing), so the newest event number read *before* a search ran is a tag
-//! its page is valid for: the page is served again only while the newest event number is
-//! still that tag, and the first page computed after a newer event drops every older one.
+//! several sinks writing), so the newest event number read *before* an answer was computed is
+//! a tag it is valid for: the answer is served again only while the newest event number is
+//! still that tag, and the first answer computed after a newer event drops every older one.
 //! Pure logic, no I/O: the caller reads the tag from the store.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
 
 use crate::store::{Cursor, Query};
 
@@ -22,44 +24,84 @@ pub struct CachedPage {
     pub next_cursor: Option<Cursor>,
 }
 
-#[derive(Debug, Default)]
-struct Entries {
-    /// The newest event number the entries are valid for.
-    tag: i64,
-    pages: HashMap<String, Arc<CachedPage>>,
-    /// Keys, oldest first (the oldest is dropped when the cache is full).
-    order: VecDeque<String>,
+/// What a cached value costs of the cache's budget.
+pub trait Weight {
+    /// The value's share of the budget.
+    fn weight(&self) -> usize;
 }
 
-/// The most recent search pages, up to a number of them (0: caching is off).
-#[derive(Debug)]
-pub struct SearchCache {
-    capacity: usize,
-    entries: Mutex<Entries>,
+/// A search page counts one: the search cache's budget is a number of pages.
+impl Weight for CachedPage {
+    fn weight(&self) -> usize {
+        1
+    }
 }
+
+/// A response body counts its bytes: the listing cache's budget is a number of bytes.
+impl Weight for Bytes {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+#[derive(Debug)]
+struct Entries<V> {
+    /// The newest event number the entries are valid for.
+    tag: i64,
+    values: HashMap<String, (Arc<V>, usize)>,
+    /// Keys, oldest first (the oldest is dropped when the budget is spent).
+    order: VecDeque<String>,
+    /// The weight of every entry together.
+    used: usize,
+}
+
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Entries {
+            tag: 0,
+            values: HashMap::new(),
+            order: VecDeque::new(),
+            used: 0,
+        }
+    }
+}
+
+/// Answers of recent queries, valid while the newest stored event is unchanged, up to a
+/// budget of their total weight (0: caching is off).
+#[derive(Debug)]
+pub struct TaggedCache<V> {
+    budget: usize,
+    entries: Mutex<Entries<V>>,
+}
+
+/// Search result pages, counted in pages.
+pub type SearchCache = TaggedCache<CachedPage>;
+
+/// Listing response bodies, counted in bytes.
+pub type ListingCache = TaggedCache<Bytes>;
 
 /// The cache key of a query (every field: filters, text, limit and cursor).
 fn key(query: &Query) -> String {
     format!("{query:?}")
 }
 
-impl SearchCache {
-    /// A cache of up to `capacity` pages.
-    pub fn new(capacity: usize) -> SearchCache {
-        SearchCache {
-            capacity,
+impl<V: Weight> TaggedCache<V> {
+    /// A cache of values weighing up to `budget` together.
+    pub fn new(budget: usize) -> TaggedCache<V> {
+        TaggedCache {
+            budget,
             entries: Mutex::new(Entries::default()),
         }
     }
 
-    /// Whether pages are cached at all.
+    /// Whether anything is cached at all.
     pub fn enabled(&self) -> bool {
-        self.capacity > 0
+        self.budget > 0
     }
 
-    /// The page of `query` cached when the newest event was `tag`, if that is still the
+    /// The answer to `query` cached when the newest event was `tag`, if that is still the
     /// newest event.
-    pub fn get(&self, query: &Query, tag: i64) -> Option<Arc<CachedPage>> {
+    pub fn get(&self, query: &Query, tag: i64) -> Option<Arc<V>> {
         if !self.enabled() {
             return None;
         }
@@ -67,12 +109,14 @@ impl SearchCache {
         if entries.tag != tag {
             return None;
         }
-        entries.pages.get(&key(query)).cloned()
+        entries.values.get(&key(query)).map(|(v, _)| v.clone())
     }
 
-    /// Keeps the page of `query`, computed after the newest event was read as `tag`.
-    pub fn put(&self, query: &Query, tag: i64, page: CachedPage) {
-        if !self.enabled() {
+    /// Keeps the answer to `query`, computed after the newest event was read as `tag`. An
+    /// answer heavier than the whole budget is not kept.
+    pub fn put(&self, query: &Query, tag: i64, value: V) {
+        let weight = value.weight();
+        if !self.enabled() || weight > self.budget {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
@@ -81,19 +125,27 @@ impl SearchCache {
             return;
         }
         if tag > entries.tag {
-            entries.pages.clear();
+            entries.values.clear();
             entries.order.clear();
+            entries.used = 0;
             entries.tag = tag;
         }
         let key = key(query);
-        if entries.pages.insert(key.clone(), Arc::new(page)).is_none() {
-            entries.order.push_back(key);
+        match entries
+            .values
+            .insert(key.clone(), (Arc::new(value), weight))
+        {
+            Some((_, old)) => entries.used -= old,
+            None => entries.order.push_back(key),
         }
-        while entries.pages.len() > self.capacity {
+        entries.used += weight;
+        while entries.used > self.budget {
             let Some(oldest) = entries.order.pop_front() else {
                 break;
             };
-            entries.pages.remove(&oldest);
+            if let Some((_, w)) = entries.values.remove(&oldest) {
+                entries.used -= w;
+            }
         }
     }
 }
@@ -157,5 +209,36 @@ mod tests {
         off.put(&search("a"), 1, page("a"));
         assert!(!off.enabled());
         assert_eq!(off.get(&search("a"), 1), None);
+    }
+
+    #[test]
+    fn bodies_are_kept_within_a_byte_budget() {
+        let listing = |kind: &str| Query {
+            speaker: Some(kind.into()),
+            ..Query::default()
+        };
+        let cache = ListingCache::new(10);
+        cache.put(&listing("a"), 3, Bytes::from_static(b"aaaa"));
+        cache.put(&listing("b"), 3, Bytes::from_static(b"bbbb"));
+        assert_eq!(
+            cache.get(&listing("a"), 3).as_deref(),
+            Some(&Bytes::from_static(b"aaaa"))
+        );
+        // Over the budget: the oldest goes.
+        cache.put(&listing("c"), 3, Bytes::from_static(b"cccc"));
+        assert_eq!(cache.get(&listing("a"), 3), None);
+        assert!(cache.get(&listing("b"), 3).is_some());
+        // The same key again replaces its value and its weight.
+        cache.put(&listing("c"), 3, Bytes::from_static(b"cc"));
+        cache.put(&listing("d"), 3, Bytes::from_static(b"dddd"));
+        assert!(cache.get(&listing("b"), 3).is_some());
+        assert_eq!(
+            cache.get(&listing("c"), 3).as_deref(),
+            Some(&Bytes::from_static(b"cc"))
+        );
+        // A body heavier than the whole budget is never kept, and evicts nothing.
+        cache.put(&listing("e"), 3, Bytes::from(vec![b'e'; 11]));
+        assert_eq!(cache.get(&listing("e"), 3), None);
+        assert!(cache.get(&listing("d"), 3).is_some());
     }
 }

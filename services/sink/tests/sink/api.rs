@@ -134,6 +134,41 @@ async fn a_cached_search_page_is_not_served_after_a_store() {
 }
 
 #[tokio::test]
+async fn a_cached_listing_page_is_not_served_after_a_store() {
+    let app = TestApp::spawn(&seed()).await;
+    let path = "/v1/speeches?lang=en";
+    let first = app.get_json(path, 200).await;
+    assert_eq!(item_ids(&first).len(), 22);
+    // Again with nothing stored: the same page (from the listing cache).
+    assert_eq!(app.get_json(path, 200).await, first);
+    // A newer record is listed at once, on top.
+    let newer = record(
+        901,
+        Lang::En,
+        Kind::Statement,
+        "2026-01-01T10:00:00+03:00",
+        "Statement",
+        &["Sergey Lavrov"],
+        &["A newer statement."],
+    );
+    app.store.store_batch(&[newer]).await.expect("store");
+    let page = app.get_json(path, 200).await;
+    assert_eq!(item_ids(&page).len(), 23);
+    assert_eq!(item_ids(&page)[0], "mid.ru:901:en");
+    // An edit is listed with its new text.
+    let seeded = seed();
+    let changed = edited(&seeded[0], &["Answer: edited after publication."]);
+    app.store.store_batch(&[changed]).await.expect("store");
+    let page = app.get_json(path, 200).await;
+    let items = page["items"].as_array().expect("items");
+    let one = items
+        .iter()
+        .find(|item| item["id"] == "mid.ru:1:en")
+        .expect("listed");
+    assert_eq!(one["paragraphs"][0], "Answer: edited after publication.");
+}
+
+#[tokio::test]
 async fn search_returns_snippets() {
     let app = TestApp::spawn(&seed()).await;
     let page = app.get_json("/v1/speeches?q=sanctions", 200).await;
@@ -384,7 +419,7 @@ async fn serve_hardened(limits: sink::limits::ApiLimits) -> String {
         store,
         std::sync::Arc::new(prometheus_client::registry::Registry::default()),
         readiness,
-        sink::api::DEFAULT_SEARCH_CACHE_PAGES,
+        sink::api::CacheSizes::default(),
     );
     let app = sink::limits::harden(app, &limits).expect("valid limits");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -59,7 +59,7 @@ async fn stores_each_record_once_and_dead_letters_junk() {
         database_url: format!("sqlite://{}", dir.path().join("data/speeches.db").display()),
         listen,
         limits: Default::default(),
-        search_cache_pages: sink::api::DEFAULT_SEARCH_CACHE_PAGES,
+        caches: Default::default(),
     };
     let shutdown = CancellationToken::new();
     let running = tokio::spawn({
@@ -249,7 +249,7 @@ async fn database_outage_delays_but_loses_nothing() {
         database_url: via_port(&db.url, proxy.port),
         listen,
         limits: Default::default(),
-        search_cache_pages: sink::api::DEFAULT_SEARCH_CACHE_PAGES,
+        caches: Default::default(),
     };
     let shutdown = CancellationToken::new();
     let running = tokio::spawn({

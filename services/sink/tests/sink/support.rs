@@ -235,7 +235,7 @@ impl TestApp {
             store.clone(),
             Arc::new(Registry::default()),
             readiness,
-            sink::api::DEFAULT_SEARCH_CACHE_PAGES,
+            sink::api::CacheSizes::default(),
         )
         .merge(sink::web::routes(
             store.clone(),
