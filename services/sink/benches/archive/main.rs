@@ -80,20 +80,23 @@ pub struct Served {
     pub sink: Service,
 }
 
-/// Starts the release sink on `database_url` with a private nats-server; waits until the API
-/// answers (after the migrations, which may rebuild indexes of a large archive).
-async fn serve(database_url: &str, nats: &NatsServer) -> Result<Served> {
+/// The sink's caches turned off: the query shapes measure what answering a query costs, not
+/// what serving it again from a cache costs (the exports and the load run use the defaults).
+const CACHES_OFF: [&str; 4] = ["--search-cache-pages", "0", "--listing-cache-mb", "0"];
+
+/// Starts the release sink on `database_url` with a private nats-server and `extra` arguments;
+/// waits until the API answers (after the migrations, which may rebuild indexes of a large
+/// archive).
+async fn serve(database_url: &str, nats: &NatsServer, extra: &[&str]) -> Result<Served> {
     let port = testkit::free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut env: Vec<(String, String)> = nats.env(Identity::Sink);
     env.push(("NATS_URL".into(), nats.url()));
     env.push(("RUST_LOG".into(), "warn".into()));
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut sink = Service::spawn(
-        "sink",
-        &["--database-url", database_url, "--listen", &listen],
-        &env_refs,
-    );
+    let mut args = vec!["--database-url", database_url, "--listen", &listen];
+    args.extend_from_slice(extra);
+    let mut sink = Service::spawn("sink", &args, &env_refs);
     let base = format!("http://{listen}");
     let client = queries::client();
     // Migrations run before the API listens; rebuilding an index of a large archive takes
@@ -179,17 +182,27 @@ async fn main() -> Result<()> {
             Some(written)
         };
         opened.close().await;
-        let served = serve(&url, &nats).await?;
-        eprintln!("==> {store}: query shapes ({} samples each)", args.samples);
-        let shapes =
-            queries::measure(&served.base, &archive, args.samples, args.shapes.as_deref()).await?;
-        let exports = if args.queries_only {
-            Vec::new()
-        } else {
-            eprintln!("==> {store}: exports");
-            exports::measure(&served, dir.path()).await?
-        };
-        let load = if store == "postgres" && args.load_seconds > 0 && !args.queries_only {
+        let mut uncached = serve(&url, &nats, &CACHES_OFF).await?;
+        eprintln!(
+            "==> {store}: query shapes ({} samples each, caches off)",
+            args.samples
+        );
+        let shapes = queries::measure(
+            &uncached.base,
+            &archive,
+            args.samples,
+            args.shapes.as_deref(),
+        )
+        .await?;
+        uncached.sink.terminate().await;
+        if args.queries_only {
+            report.add(store, written, shapes, Vec::new(), None);
+            continue;
+        }
+        let served = serve(&url, &nats, &[]).await?;
+        eprintln!("==> {store}: exports");
+        let exports = exports::measure(&served, dir.path()).await?;
+        let load = if store == "postgres" && args.load_seconds > 0 {
             eprintln!(
                 "==> {store}: load run, {} clients for {} s",
                 args.clients, args.load_seconds

@@ -139,7 +139,7 @@ impl Report {
     fn render_shapes(&self, out: &mut String) {
         let _ = write!(
             out,
-            "## Query shapes over HTTP, one at a time (ms p50 / p95 / p99)\n\n| shape |"
+            "## Query shapes over HTTP, one at a time, the sink's caches off (ms p50 / p95 / p99)\n\n| shape |"
         );
         for s in &self.stores {
             let _ = write!(out, " {} | budget p95 |", s.name);
