@@ -19,6 +19,8 @@ mod exports;
 mod memory;
 #[path = "sink/plans.rs"]
 mod plans;
+#[path = "sink/search.rs"]
+mod search;
 #[path = "sink/store.rs"]
 mod store;
 #[path = "sink/support.rs"]

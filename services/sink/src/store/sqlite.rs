@@ -1,4 +1,7 @@
-//! The embedded store: SQLite in WAL mode, FTS5 for search.
+//! The embedded store: SQLite in WAL mode, FTS5 for search ([`search`]: newest matches first,
+//! the newest [`super::SEARCH_RANK_WINDOW`] ranked).
+
+mod search;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -37,6 +40,8 @@ struct LatestRow {
     content_hash: String,
     version: i64,
     fetched_at: Option<String>,
+    fts_key: i64,
+    published_us: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -139,7 +144,7 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let latest: Vec<LatestRow> = sqlx::query_as(
             "SELECT s.id, s.content_hash, s.version,
-                    json_extract(v.record, '$.fetched_at') AS fetched_at
+                    json_extract(v.record, '$.fetched_at') AS fetched_at, s.fts_key, s.published_us
              FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version
              WHERE s.id IN (SELECT value FROM json_each(?1))",
         )
@@ -153,6 +158,11 @@ impl Store for SqliteStore {
         .bind(&ids_json)
         .fetch_all(&mut *tx)
         .await?;
+        // Each known record's search key and the publication time it was made for.
+        let mut keys: HashMap<String, (i64, i64)> = latest
+            .iter()
+            .map(|r| (r.id.clone(), (r.fts_key, r.published_us)))
+            .collect();
         let latest: HashMap<String, Latest> = latest
             .into_iter()
             .map(|r| {
@@ -184,18 +194,31 @@ impl Store for SqliteStore {
         for &index in &plan.latest {
             let row = &plan.versions[index];
             let r = row.record;
-            let rowid: i64 = sqlx::query_scalar(
-                "INSERT INTO speeches (id, source, doc_id, lang, kind, title, url, speakers,
-                     published_us, content_hash, version, record, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            // A record keeps its search key unless its publication time changed; then its
+            // full-text row moves to a free key of the new time.
+            let old = keys.remove(&r.id);
+            let key = match old {
+                Some((key, published_us)) if published_us == row.published_us => key,
+                _ => {
+                    sqlx::query_scalar(search::FREE_KEY_SQL)
+                        .bind(search::key_base(row.published_us))
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+            };
+            sqlx::query(
+                "INSERT INTO speeches (fts_key, id, source, doc_id, lang, kind, title, url,
+                     speakers, published_us, content_hash, version, record, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                  ON CONFLICT (id) DO UPDATE SET
+                     fts_key = excluded.fts_key,
                      source = excluded.source, doc_id = excluded.doc_id, lang = excluded.lang,
                      kind = excluded.kind, title = excluded.title, url = excluded.url,
                      speakers = excluded.speakers, published_us = excluded.published_us,
                      content_hash = excluded.content_hash, version = excluded.version,
-                     record = excluded.record, updated_at = excluded.updated_at
-                 RETURNING rowid",
+                     record = excluded.record, updated_at = excluded.updated_at",
             )
+            .bind(key)
             .bind(&r.id)
             .bind(&r.source)
             .bind(&r.doc_id)
@@ -209,14 +232,16 @@ impl Store for SqliteStore {
             .bind(row.version)
             .bind(&row.json)
             .bind(&now)
-            .fetch_one(&mut *tx)
+            .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM speeches_fts WHERE rowid = ?1")
-                .bind(rowid)
-                .execute(&mut *tx)
-                .await?;
+            if let Some((old_key, _)) = old {
+                sqlx::query("DELETE FROM speeches_fts WHERE rowid = ?1")
+                    .bind(old_key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("INSERT INTO speeches_fts (rowid, title, body) VALUES (?1, ?2, ?3)")
-                .bind(rowid)
+                .bind(key)
                 .bind(&r.title)
                 .bind(&row.body_text)
                 .execute(&mut *tx)
@@ -291,19 +316,14 @@ impl Store for SqliteStore {
         if query.q.is_some() && fts.is_none() {
             return Ok(0);
         }
-        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM speeches s");
-        match fts {
-            Some(fts) => {
-                sql.push(
-                    " JOIN speeches_fts ON speeches_fts.rowid = s.rowid WHERE speeches_fts MATCH ",
-                )
-                .push_bind(fts);
-            }
+        let mut sql: QueryBuilder<Sqlite> = match fts {
+            Some(fts) => search::count_sql(query, &fts),
             None => {
-                sql.push(" WHERE 1 = 1");
+                let mut sql = QueryBuilder::new("SELECT COUNT(*) FROM speeches s WHERE 1 = 1");
+                push_filters(&mut sql, query);
+                sql
             }
-        }
-        push_filters(&mut sql, query);
+        };
         let n: i64 = sql.build_query_scalar().fetch_one(&self.pool).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
@@ -367,26 +387,7 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &Query) {
 /// translated `q`.
 fn list_sql(prefix: &str, query: &Query, fts: Option<&str>) -> QueryBuilder<Sqlite> {
     match fts {
-        // Ranked matches first (ids only), then records and snippets for the page alone.
-        Some(fts) => {
-            let mut sql = QueryBuilder::new(format!(
-                "{prefix}SELECT s.record, s.published_us, s.id, snippet(speeches_fts, -1, '<mark>', '</mark>', '…', 32) AS snippet FROM (SELECT speeches_fts.rowid AS rid, bm25(speeches_fts, 10.0, 1.0) AS rank, s.published_us AS published, s.id AS sid FROM speeches_fts JOIN speeches s ON s.rowid = speeches_fts.rowid WHERE speeches_fts MATCH "
-            ));
-            sql.push_bind(fts.to_string());
-            push_filters(&mut sql, query);
-            let offset = match query.cursor {
-                Some(Cursor::Offset(o)) => i64::try_from(o).unwrap_or(i64::MAX),
-                _ => 0,
-            };
-            sql.push(" ORDER BY rank, published DESC, sid DESC LIMIT ")
-                .push_bind(i64::from(query.limit) + 1)
-                .push(" OFFSET ")
-                .push_bind(offset)
-                .push(") page JOIN speeches s ON s.rowid = page.rid JOIN speeches_fts ON speeches_fts.rowid = page.rid WHERE speeches_fts MATCH ")
-                .push_bind(fts.to_string())
-                .push(" ORDER BY page.rank, page.published DESC, page.sid DESC");
-            sql
-        }
+        Some(fts) => search::search_sql(prefix, query, fts),
         None => {
             let mut sql = QueryBuilder::new(format!(
                 "{prefix}SELECT s.record, s.published_us, s.id, NULL AS snippet FROM speeches s WHERE 1 = 1"

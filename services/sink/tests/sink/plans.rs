@@ -278,6 +278,21 @@ async fn postgres_queries_use_indexes() {
     }
 }
 
+/// Whether an SQLite plan walks the full-text matches (`f`) in FTS5's own rowid order,
+/// descending: the search key follows publication time (migration 0017), so the walk reads
+/// the newest matches and stops at its `LIMIT`, instead of sorting every match in a temporary
+/// B-tree. FTS5 reports the order it serves in its index number (0x40 rowid, 0x80
+/// descending).
+fn walks_newest_first(plan: &str) -> bool {
+    plan.lines().any(|line| {
+        line.trim()
+            .strip_prefix("SCAN f VIRTUAL TABLE INDEX ")
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n & 0xc0 == 0xc0)
+    })
+}
+
 #[tokio::test]
 async fn sqlite_queries_use_indexes() {
     let db = crate::support::SqliteDb::new().await;
@@ -299,6 +314,16 @@ async fn sqlite_queries_use_indexes() {
         }
         if query.q.is_some() && !plan.contains("VIRTUAL TABLE") {
             failures.push(format!("{name} does not use the full-text index:\n{plan}"));
+        }
+        if query.q.is_some() && !walks_newest_first(&plan) {
+            failures.push(format!(
+                "{name} does not walk the matches newest first:\n{plan}"
+            ));
+        }
+        if query.until.is_some() && query.q.is_some() && !plan.contains("speeches_displaced") {
+            failures.push(format!(
+                "{name} bounds its walk without the displaced-key index:\n{plan}"
+            ));
         }
     }
     let plan = db

@@ -5,6 +5,10 @@ use std::collections::HashSet;
 use shared::{Kind, Lang, SpeechRecord};
 use sink::store::{Cursor, Query, Store, StoreOutcome};
 
+use crate::search::{
+    search_finds_every_record_published_at_once, search_follows_a_changed_publication_time,
+    search_ranks_the_newest_matches_then_older_ones_newest_first,
+};
 use crate::support::{edited, generated, record};
 
 /// Generates one test per backend for each suite function.
@@ -37,6 +41,9 @@ both_stores!(
     cursor_paging_visits_every_record_once,
     search_is_ranked_and_highlighted,
     search_pages_by_offset,
+    search_ranks_the_newest_matches_then_older_ones_newest_first,
+    search_follows_a_changed_publication_time,
+    search_finds_every_record_published_at_once,
     hostile_text_is_only_data,
     full_batch_in_one_transaction,
     stored_versions_are_numbered_events,

@@ -1,0 +1,325 @@
+//! Search order on many matches, run on both stores by the suite in `store.rs`: the newest
+//! `SEARCH_RANK_WINDOW` matches ranked, older ones newest first, every match on exactly one
+//! page; edits that move a record in time; records published in the same microsecond.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, FixedOffset};
+use shared::{Kind, Lang, SpeechRecord};
+use sink::store::{Cursor, Query, SEARCH_RANK_WINDOW, Store, StoreOutcome, sort_key};
+
+use crate::support::{generated, record};
+
+/// How many records the window holds.
+fn window() -> usize {
+    usize::try_from(SEARCH_RANK_WINDOW).expect("a small window")
+}
+
+/// Every result of `query`, walking its pages by cursor.
+pub async fn walk<S: Store>(store: &S, mut query: Query) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let page = store.list(&query).await.expect("search");
+        assert!(page.items.iter().all(|h| h.snippet.is_some()));
+        seen.extend(page.items.into_iter().map(|h| h.id));
+        match page.next_cursor {
+            Some(cursor) => {
+                assert!(matches!(cursor, Cursor::Offset(_)));
+                query.cursor = Some(cursor);
+            }
+            None => return seen,
+        }
+    }
+}
+
+fn search(q: &str, limit: u32) -> Query {
+    Query {
+        q: Some(q.into()),
+        limit,
+        ..Query::default()
+    }
+}
+
+/// `records`' ids, newest first.
+fn newest_first(records: &[SpeechRecord]) -> Vec<String> {
+    let mut sorted: Vec<&SpeechRecord> = records.iter().collect();
+    sorted.sort_by_key(|r| std::cmp::Reverse(sort_key(r)));
+    sorted.into_iter().map(|r| r.id.clone()).collect()
+}
+
+/// `record` published at `at` instead (a new version).
+fn republished(record: &SpeechRecord, at: DateTime<FixedOffset>) -> SpeechRecord {
+    let mut moved = record.clone();
+    moved.published_at = Some(at);
+    moved.content_hash = moved.compute_content_hash();
+    moved
+}
+
+/// With more matches than the window: the first pages rank the newest matches only (a loud
+/// old record does not jump ahead), the rest follow newest first, each match once.
+pub async fn search_ranks_the_newest_matches_then_older_ones_newest_first<S: Store>(store: S) {
+    let mut records = generated(u32::try_from(window()).expect("window") + 60, 1_000);
+    let loud = |doc: u32, at: &str| {
+        record(
+            doc,
+            Lang::En,
+            Kind::Statement,
+            at,
+            "Economy, economy and the economy",
+            &[],
+            &["The economy: economy, economy, economy."],
+        )
+    };
+    // Inside the window (generated records are one a day back from 2024-06-30), and older
+    // than every other match.
+    records.push(loud(1, "2024-06-20T12:00:00+03:00"));
+    records.push(loud(2, "2001-01-01T12:00:00+03:00"));
+    store.store_batch(&records).await.expect("store");
+    let order = newest_first(&records);
+    let seen = walk(&store, search("economy", 50)).await;
+    assert_eq!(seen.len(), records.len(), "every match once: {seen:?}");
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), records.len());
+    assert_eq!(seen[0], "mid.ru:1:en", "the loudest of the window leads");
+    let ranked: HashSet<&String> = seen[..window()].iter().collect();
+    assert_eq!(
+        ranked,
+        order[..window()].iter().collect(),
+        "the first pages hold the newest matches"
+    );
+    assert_eq!(
+        &seen[window()..],
+        &order[window()..],
+        "older ones newest first"
+    );
+    assert_eq!(seen.last().map(String::as_str), Some("mid.ru:2:en"));
+    // Filters apply before the window: Zakharova's matches are counted from her newest.
+    let hers = Query {
+        speaker: Some("Zakharova".into()),
+        ..search("economy", 20)
+    };
+    let theirs: Vec<String> = newest_first(
+        &records
+            .iter()
+            .filter(|r| r.speakers.iter().any(|s| s.contains("Zakharova")))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let seen = walk(&store, hers.clone()).await;
+    assert_eq!(seen.len(), theirs.len());
+    assert_eq!(seen.iter().collect::<HashSet<_>>(), theirs.iter().collect());
+    assert_eq!(
+        store.count(&hers).await.expect("count"),
+        theirs.len() as u64
+    );
+    assert_eq!(
+        store.count(&search("economy", 20)).await.expect("count"),
+        records.len() as u64
+    );
+}
+
+/// An edit that changes the publication time moves the record among the matches.
+pub async fn search_follows_a_changed_publication_time<S: Store>(store: S) {
+    let records = generated(u32::try_from(window()).expect("window") + 40, 2_000);
+    store.store_batch(&records).await.expect("store");
+    let newest = records.first().expect("records").clone();
+    let oldest = records.last().expect("records").clone();
+    let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("date");
+    let edits = [
+        republished(&newest, at("1999-01-01T00:00:00+00:00")),
+        republished(&oldest, at("2025-01-01T00:00:00+00:00")),
+    ];
+    assert_eq!(
+        store.store_batch(&edits).await.expect("edit"),
+        vec![StoreOutcome::NewVersion; 2]
+    );
+    let seen = walk(&store, search("economy", 30)).await;
+    assert_eq!(seen.len(), records.len());
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), records.len());
+    assert_eq!(seen.last(), Some(&newest.id), "moved back in time: last");
+    assert!(
+        seen[..window()].contains(&oldest.id),
+        "moved forward: among the newest"
+    );
+    // A `since` that only the moved record meets.
+    let since = Query {
+        since: Some(at("2024-12-01T00:00:00+00:00").to_utc()),
+        ..search("economy", 30)
+    };
+    assert_eq!(walk(&store, since).await, vec![oldest.id.clone()]);
+    let until = Query {
+        until: Some(at("2000-01-01T00:00:00+00:00").to_utc()),
+        ..search("economy", 30)
+    };
+    assert_eq!(walk(&store, until).await, vec![newest.id.clone()]);
+}
+
+/// Records published in the same microsecond, more of them than the window (and than the
+/// 2,048 search keys SQLite gives a microsecond), are each found once, with `since` and
+/// `until` bounding exactly that microsecond.
+pub async fn search_finds_every_record_published_at_once<S: Store>(store: S) {
+    let at = DateTime::parse_from_rfc3339("2024-03-01T10:00:00.000001+03:00").expect("date");
+    let same: Vec<SpeechRecord> = generated(2_100, 5_000)
+        .iter()
+        .map(|r| republished(r, at))
+        .collect();
+    let before = record(
+        1,
+        Lang::En,
+        Kind::Speech,
+        "2024-03-01T10:00:00+03:00",
+        "A microsecond earlier",
+        &[],
+        &["The economy, a microsecond earlier."],
+    );
+    let after = record(
+        2,
+        Lang::En,
+        Kind::Speech,
+        "2024-03-01T10:00:00.000002+03:00",
+        "A microsecond later",
+        &[],
+        &["The economy, a microsecond later."],
+    );
+    for batch in same.chunks(256) {
+        store.store_batch(batch).await.expect("store");
+    }
+    store
+        .store_batch(&[before.clone(), after.clone()])
+        .await
+        .expect("store");
+    let seen = walk(&store, search("economy", 500)).await;
+    assert_eq!(seen.len(), same.len() + 2);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), same.len() + 2);
+    assert_eq!(seen.last(), Some(&before.id), "the earlier record last");
+    let exactly = Query {
+        since: Some(at.to_utc()),
+        until: Some((at + Duration::microseconds(1)).to_utc()),
+        ..search("economy", 500)
+    };
+    let seen = walk(&store, exactly.clone()).await;
+    assert_eq!(seen.len(), same.len(), "since/until hold every one");
+    assert_eq!(
+        seen.iter().collect::<HashSet<_>>(),
+        same.iter().map(|r| &r.id).collect()
+    );
+    assert_eq!(
+        store.count(&exactly).await.expect("count"),
+        same.len() as u64
+    );
+}
+
+/// The searchable body as the store writes it (paragraphs, blank lines between).
+fn body(record: &SpeechRecord) -> String {
+    record.paragraphs.join("\n\n")
+}
+
+/// A database written in the layout before migration 0017 (the full-text rowid was the
+/// record's implicit rowid, in the order records arrived) searches newest first once opened
+/// (migrated), and takes edits that move a record in time.
+#[tokio::test]
+async fn an_archive_of_the_old_layout_searches_newest_first_after_migrating() {
+    let dir = testkit::TempDir::new("sink-sqlite-old");
+    let path = dir.path().join("old.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options)
+        .await
+        .expect("create the database");
+    sqlx::migrate!("./migrations/sqlite")
+        .run_to(14, &pool)
+        .await
+        .expect("the layout before 0017");
+    let records = generated(u32::try_from(window()).expect("window") + 30, 3_000);
+    // Arrival order unrelated to publication: odd records first, then even ones.
+    let arrival = records
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .chain(records.iter().step_by(2));
+    for r in arrival {
+        let json = serde_json::to_string(r).expect("JSON");
+        let rowid: i64 = sqlx::query_scalar(
+            "INSERT INTO speeches (id, source, doc_id, lang, kind, title, url, speakers,
+                 published_us, content_hash, version, record, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, '2025-01-01T00:00:00Z')
+             RETURNING rowid",
+        )
+        .bind(&r.id)
+        .bind(&r.source)
+        .bind(&r.doc_id)
+        .bind(r.lang.as_str())
+        .bind(r.kind.as_str())
+        .bind(&r.title)
+        .bind(&r.url)
+        .bind(serde_json::to_string(&r.speakers).expect("JSON"))
+        .bind(sort_key(r))
+        .bind(&r.content_hash)
+        .bind(&json)
+        .fetch_one(&pool)
+        .await
+        .expect("old row");
+        sqlx::query("INSERT INTO speeches_fts (rowid, title, body) VALUES (?1, ?2, ?3)")
+            .bind(rowid)
+            .bind(&r.title)
+            .bind(body(r))
+            .execute(&pool)
+            .await
+            .expect("old index row");
+        sqlx::query(
+            "INSERT INTO speech_versions (id, version, content_hash, record, stored_at)
+             VALUES (?1, 1, ?2, ?3, '2025-01-01T00:00:00Z')",
+        )
+        .bind(&r.id)
+        .bind(&r.content_hash)
+        .bind(&json)
+        .execute(&pool)
+        .await
+        .expect("old version");
+        sqlx::query("INSERT INTO speech_events (id, version) VALUES (?1, 1)")
+            .bind(&r.id)
+            .execute(&pool)
+            .await
+            .expect("old event");
+    }
+    pool.close().await;
+
+    let store = sink::store::SqliteStore::open(&path)
+        .await
+        .expect("open and migrate");
+    let order = newest_first(&records);
+    let seen = walk(&store, search("economy", 50)).await;
+    assert_eq!(seen.len(), records.len());
+    assert_eq!(
+        seen[..window()].iter().collect::<HashSet<_>>(),
+        order[..window()].iter().collect()
+    );
+    assert_eq!(&seen[window()..], &order[window()..]);
+    let first = store.list(&search("economy", 1)).await.expect("search");
+    let snippet = first.items[0].snippet.clone().expect("snippet");
+    assert!(snippet.contains("<mark>economy</mark>"), "{snippet}");
+    // An edit after migrating moves the oldest record to the front of the matches.
+    let oldest = records.last().expect("records");
+    let moved = republished(
+        oldest,
+        DateTime::parse_from_rfc3339("2025-01-01T00:00:00+00:00").expect("date"),
+    );
+    assert_eq!(
+        store.store_batch(&[moved]).await.expect("edit"),
+        vec![StoreOutcome::NewVersion]
+    );
+    let since = Query {
+        since: Some(
+            DateTime::parse_from_rfc3339("2024-12-01T00:00:00+00:00")
+                .expect("date")
+                .to_utc(),
+        ),
+        ..search("economy", 10)
+    };
+    assert_eq!(walk(&store, since).await, vec![oldest.id.clone()]);
+    assert_eq!(
+        walk(&store, search("economy", 50)).await.len(),
+        records.len()
+    );
+    store.close().await;
+}
