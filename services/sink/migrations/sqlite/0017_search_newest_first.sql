@@ -5,11 +5,17 @@
 -- `speeches_fts`. An explicit INTEGER PRIMARY KEY also keeps the key stable through VACUUM,
 -- which may renumber implicit rowids. Both tables are rebuilt once, newest key last.
 
--- published_us clamped to ±(2^63 / 2048 − 1024) µs (~2112) so that every key fits an i64.
-CREATE TEMP TABLE speech_keys AS
-    SELECT old_rowid, id, n + MAX(base - n) OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS fts_key
+-- Old rowid -> new key. published_us is clamped to ±(2^63 / 2048 − 1024) µs (~2112) so that every
+-- key fits an i64; records published in the same microsecond get consecutive keys from its
+-- first (key = n + the running maximum of first key − n, in order of publication and id).
+CREATE TEMP TABLE speech_keys (
+    old_rowid  INTEGER PRIMARY KEY NOT NULL,
+    fts_key    INTEGER NOT NULL UNIQUE
+);
+INSERT INTO speech_keys (old_rowid, fts_key)
+    SELECT old_rowid, n + MAX(base - n) OVER (ORDER BY n ROWS UNBOUNDED PRECEDING)
     FROM (
-        SELECT rowid AS old_rowid, id,
+        SELECT rowid AS old_rowid,
                MAX(MIN(published_us, 4503599627369471), -4503599627369471) * 2048 AS base,
                ROW_NUMBER() OVER (ORDER BY published_us, id) AS n
         FROM speeches
@@ -39,7 +45,7 @@ INSERT INTO speeches_keyed (fts_key, id, source, doc_id, lang, kind, title, url,
         published_us, content_hash, version, record, updated_at)
     SELECT k.fts_key, s.id, s.source, s.doc_id, s.lang, s.kind, s.title, s.url, s.speakers,
            s.published_us, s.content_hash, s.version, s.record, s.updated_at
-    FROM speech_keys k JOIN speeches s ON s.rowid = k.old_rowid
+    FROM speech_keys k CROSS JOIN speeches s ON s.rowid = k.old_rowid
     ORDER BY k.fts_key;
 
 CREATE VIRTUAL TABLE speeches_fts_keyed USING fts5(
@@ -48,9 +54,11 @@ CREATE VIRTUAL TABLE speeches_fts_keyed USING fts5(
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
+-- In key order, each row read by its old rowid (CROSS JOIN keeps the keys the outer loop): FTS5
+-- writes ascending rowids into one growing segment, out of order it would flush at each row.
 INSERT INTO speeches_fts_keyed (rowid, title, body)
     SELECT k.fts_key, f.title, f.body
-    FROM speech_keys k JOIN speeches_fts f ON f.rowid = k.old_rowid
+    FROM speech_keys k CROSS JOIN speeches_fts f ON f.rowid = k.old_rowid
     ORDER BY k.fts_key;
 
 INSERT INTO speeches_fts_keyed (speeches_fts_keyed) VALUES ('optimize');
