@@ -165,11 +165,12 @@ impl Generator {
         for (_, host) in &self.site.hosts {
             host.add(statement.clone());
         }
-        let start = self.markup.article_start();
+        let markup = self.markup;
+        let start = markup.article_start();
         for lang in &langs {
             let host = self.site.host(lang);
             if broken {
-                host.edit(&doc_id, lang, |html| strip_text(html, start));
+                host.edit(&doc_id, lang, |html| strip_text(html, markup.text_starts()));
                 self.record(&doc_id, lang, Action::Broken, 1, None);
             } else {
                 let m = marker(&doc_id, lang, 1);
@@ -256,17 +257,20 @@ fn insert_marker(html: String, article_start: &str, marker: &str) -> String {
     html.replacen(article_start, &paragraph, 1)
 }
 
-/// The page without any text (everything from `article_start` to the next `</div>` gone):
-/// a statement page the parser must reject.
-fn strip_text(html: String, article_start: &str) -> String {
-    let Some(start) = html.find(article_start) else {
-        return html;
-    };
-    let body_start = start + article_start.len();
-    let end = html[body_start..]
-        .find("</div>")
-        .map_or(html.len(), |i| body_start + i);
-    format!("{}{}", &html[..body_start], &html[end..])
+/// The page without any text (everything from each of `text_starts` to the next `</div>`
+/// gone): a statement page the parser must reject.
+fn strip_text(mut html: String, text_starts: &[&str]) -> String {
+    for text_start in text_starts {
+        let Some(start) = html.find(text_start) else {
+            continue;
+        };
+        let body_start = start + text_start.len();
+        let end = html[body_start..]
+            .find("</div>")
+            .map_or(html.len(), |i| body_start + i);
+        html.replace_range(body_start..end, "");
+    }
+    html
 }
 
 #[cfg(test)]
@@ -287,7 +291,7 @@ mod tests {
         let html = format!("<h1>T</h1>{start}\n<p>Body text.</p>\n</div><div class=\"share\">");
         let marked = insert_marker(html.clone(), start, "SOAK-1-en-r1");
         assert!(marked.contains("<p>Edition SOAK-1-en-r1 of this text.</p>\n<p>Body text.</p>"));
-        let stripped = strip_text(html, start);
+        let stripped = strip_text(html, Markup::Mid.text_starts());
         assert!(!stripped.contains("Body text"));
         assert!(stripped.contains("<h1>T</h1>"));
     }
@@ -303,13 +307,26 @@ mod tests {
                 let html = s.page_html(lang);
                 let marked = insert_marker(html.clone(), markup.article_start(), "SOAK-9-en-r1");
                 assert!(marked.contains("Edition SOAK-9-en-r1"), "{markup:?}");
-                let stripped = strip_text(html.clone(), markup.article_start());
+                let stripped = strip_text(html.clone(), markup.text_starts());
                 assert!(stripped.len() < html.len(), "{markup:?}");
-                let after = stripped
-                    .split_once(markup.article_start())
-                    .map(|(_, rest)| rest.trim_start())
-                    .unwrap_or_default();
-                assert!(after.starts_with("</div>"), "{markup:?} {lang}: {after}");
+                for start in markup.text_starts() {
+                    let after = stripped
+                        .split_once(start)
+                        .map(|(_, rest)| rest.trim_start())
+                        .unwrap_or_default();
+                    assert!(after.starts_with("</div>"), "{markup:?} {lang}: {after}");
+                }
+                // No sentence of the statement's text is left anywhere on the page.
+                let first_words = |p: &str| p.split('.').next().unwrap_or_default().to_string();
+                for paragraph in html.split("<p>").skip(1) {
+                    let sentence = first_words(paragraph.split("</p>").next().unwrap_or(""));
+                    if sentence.len() > 40 && !sentence.contains('<') {
+                        assert!(
+                            !stripped.contains(&sentence),
+                            "{markup:?} {lang}: {sentence}"
+                        );
+                    }
+                }
             }
         }
     }

@@ -41,12 +41,19 @@ impl Markup {
     }
 
     /// The opening tag of the element holding the article text (the marker goes right after
-    /// it; a page designed to fail loses everything up to its first `</div>`).
+    /// it).
     pub fn article_start(self) -> &'static str {
+        self.text_starts()[0]
+    }
+
+    /// The opening tags of every element whose text the source's profile may take as the
+    /// body, the article's first: a page designed to fail loses everything after each of
+    /// them up to its first `</div>` (kremlin.ru takes the lead when the article is empty).
+    pub fn text_starts(self) -> &'static [&'static str] {
         match self {
-            Markup::Mid => "<div class=\"text article-content\">",
-            Markup::Kremlin => KREMLIN_BODY,
-            Markup::Fmprc => FMPRC_BODY,
+            Markup::Mid => &["<div class=\"text article-content\">"],
+            Markup::Kremlin => &[KREMLIN_BODY, KREMLIN_LEAD],
+            Markup::Fmprc => &[FMPRC_BODY],
         }
     }
 
@@ -63,6 +70,10 @@ impl Markup {
 
 const KREMLIN_BODY: &str =
     "<div class=\"entry-content e-content read__internal_content\" itemprop=\"articleBody\">";
+/// The lead of a kremlin.ru page (its own `<div>` inside: the lead text ends at the first
+/// `</div>`).
+const KREMLIN_LEAD: &str =
+    "<div class=\"read__lead entry-summary p-summary\" itemprop=\"description\"><div>";
 const FMPRC_BODY: &str = "<div class=\"TRS_UEDITOR trs_paper_default trs_web\">";
 
 /// Some meta fields every generated statement shares.
@@ -196,7 +207,7 @@ fn kremlin_page(
     <div class="read hentry h-entry" itemscope itemtype="http://schema.org/Article">
         <div class="read__top">
             <h1 class="entry-title p-name" itemprop="headline">{title}</h1>
-            <div class="read__lead entry-summary p-summary" itemprop="description"><div><p>{lead}</p></div></div>
+            {KREMLIN_LEAD}<p>{lead}</p></div></div>
             <div class="read__meta">
             <time class="read__published" datetime="{date}" itemprop="datePublished">{shown}</time>
             <div class="read__time">{time}</div>
@@ -326,7 +337,9 @@ mod tests {
                     let path = s.meta().canonical_path(lang);
                     assert!(path.contains(&s.meta().doc_id), "{path}");
                     let html = s.page_html(lang);
-                    assert_eq!(html.matches(markup.article_start()).count(), 1, "{source}");
+                    for start in markup.text_starts() {
+                        assert_eq!(html.matches(start).count(), 1, "{source}: {start}");
+                    }
                 }
             }
         }
