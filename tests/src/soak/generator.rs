@@ -316,13 +316,22 @@ mod tests {
                         .unwrap_or_default();
                     assert!(after.starts_with("</div>"), "{markup:?} {lang}: {after}");
                 }
-                // No sentence of the statement's text is left anywhere on the page.
-                let first_words = |p: &str| p.split('.').next().unwrap_or_default().to_string();
-                for paragraph in html.split("<p>").skip(1) {
-                    let sentence = first_words(paragraph.split("</p>").next().unwrap_or(""));
-                    if sentence.len() > 40 && !sentence.contains('<') {
+                // No sentence of the statement's text elements is left anywhere on the page.
+                for start in markup.text_starts() {
+                    let text = html
+                        .split_once(start)
+                        .and_then(|(_, rest)| rest.split_once("</div>"))
+                        .map(|(text, _)| text)
+                        .unwrap_or_default();
+                    let sentences: Vec<&str> = text
+                        .split(['<', '>', '.'])
+                        .map(str::trim)
+                        .filter(|s| s.len() > 30)
+                        .collect();
+                    assert!(!sentences.is_empty(), "{markup:?} {lang}: {start}");
+                    for sentence in sentences {
                         assert!(
-                            !stripped.contains(&sentence),
+                            !stripped.contains(sentence),
                             "{markup:?} {lang}: {sentence}"
                         );
                     }
