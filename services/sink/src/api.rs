@@ -21,7 +21,7 @@ use shared::SpeechRecord;
 use shared::ops::ReadinessCheck;
 
 use crate::atom;
-use crate::cache::{CachedPage, ListingCache, SearchCache};
+use crate::cache::{BodyCache, CachedPage, SearchCache, TagReader, query_key};
 use crate::diff::diff_paragraphs;
 use crate::export::RecordPages;
 use crate::openapi;
@@ -36,6 +36,9 @@ pub const DEFAULT_SEARCH_CACHE_PAGES: usize = 1_000;
 
 /// Megabytes of listing pages the sink keeps by default (`--listing-cache-mb`).
 pub const DEFAULT_LISTING_CACHE_MB: usize = 16;
+
+/// Megabytes of records the sink keeps by default (`--record-cache-mb`).
+pub const DEFAULT_RECORD_CACHE_MB: usize = 16;
 
 /// What the API keeps of its answers while nothing new is stored ([`crate::cache`]).
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -58,6 +61,15 @@ pub struct CacheSizes {
         global = true
     )]
     pub listing_cache_mb: usize,
+    /// Megabytes of records (`GET /v1/speeches/{id}`, their JSON) kept while nothing new is
+    /// stored; 0 turns the record cache off.
+    #[arg(
+        long,
+        env = "SINK_RECORD_CACHE_MB",
+        default_value_t = DEFAULT_RECORD_CACHE_MB,
+        global = true
+    )]
+    pub record_cache_mb: usize,
 }
 
 impl Default for CacheSizes {
@@ -65,6 +77,7 @@ impl Default for CacheSizes {
         CacheSizes {
             search_cache_pages: DEFAULT_SEARCH_CACHE_PAGES,
             listing_cache_mb: DEFAULT_LISTING_CACHE_MB,
+            record_cache_mb: DEFAULT_RECORD_CACHE_MB,
         }
     }
 }
@@ -73,7 +86,17 @@ impl Default for CacheSizes {
 struct ApiState {
     store: AnyStore,
     search_cache: Arc<SearchCache>,
-    listing_cache: Arc<ListingCache>,
+    listing_cache: Arc<BodyCache>,
+    record_cache: Arc<BodyCache>,
+    /// The newest event number, read once for the requests that ask at the same moment.
+    tags: Arc<TagReader>,
+}
+
+impl ApiState {
+    /// The newest stored event, read after this call was made (the tag the caches check).
+    async fn newest_event(&self) -> Result<i64, StoreError> {
+        self.tags.read(|| self.store.last_event()).await
+    }
 }
 
 /// The API routes alone, with caches of the given sizes.
@@ -88,9 +111,13 @@ pub fn router(store: AnyStore, caches: CacheSizes) -> Router {
         .with_state(ApiState {
             store: store.clone(),
             search_cache: Arc::new(SearchCache::new(caches.search_cache_pages)),
-            listing_cache: Arc::new(ListingCache::new(
+            listing_cache: Arc::new(BodyCache::new(
                 caches.listing_cache_mb.saturating_mul(1 << 20),
             )),
+            record_cache: Arc::new(BodyCache::new(
+                caches.record_cache_mb.saturating_mul(1 << 20),
+            )),
+            tags: Arc::new(TagReader::default()),
         })
         .merge(crate::export::http::router(store))
 }
@@ -224,12 +251,13 @@ async fn list(
 /// was read, else read (the store's records can change only by a store, which adds an event).
 async fn listing_body(state: &ApiState, query: &Query) -> Result<Bytes, StoreError> {
     // Read before listing: a body is never tagged newer than what it saw.
-    let tag = state.store.last_event().await?;
-    if let Some(body) = state.listing_cache.get(query, tag) {
+    let tag = state.newest_event().await?;
+    let key = query_key(query);
+    if let Some(body) = state.listing_cache.get(&key, tag) {
         return Ok(Bytes::clone(&body));
     }
     let body = page_json(state.store.list(query).await?);
-    state.listing_cache.put(query, tag, body.clone());
+    state.listing_cache.put(key, tag, body.clone());
     Ok(body)
 }
 
@@ -237,8 +265,9 @@ async fn listing_body(state: &ApiState, query: &Query) -> Result<Bytes, StoreErr
 /// stored since it was computed (the records themselves read fresh), else searched for.
 async fn search_page(state: &ApiState, query: &Query) -> Result<Page, StoreError> {
     // Read before searching: a page is never tagged newer than what it saw.
-    let tag = state.store.last_event().await?;
-    if let Some(cached) = state.search_cache.get(query, tag) {
+    let tag = state.newest_event().await?;
+    let key = query_key(query);
+    if let Some(cached) = state.search_cache.get(&key, tag) {
         let ids: Vec<String> = cached.hits.iter().map(|(id, _)| id.clone()).collect();
         let records = state.store.records(&ids).await?;
         // Every record is there unless the archive changed under the tag (it cannot lose
@@ -264,7 +293,7 @@ async fn search_page(state: &ApiState, query: &Query) -> Result<Page, StoreError
     }
     let page = state.store.list(query).await?;
     state.search_cache.put(
-        query,
+        key,
         tag,
         CachedPage {
             hits: page
@@ -289,7 +318,7 @@ async fn get_one(
     if let Some(id) = id.strip_suffix(crate::export::http::TEI_SUFFIX) {
         return crate::export::http::tei_response(&state.store, id).await;
     }
-    match state.store.get(&id).await {
+    match record_body(&state, &id).await {
         Ok(Some(record)) => ([(header::CONTENT_TYPE, "application/json")], record).into_response(),
         Ok(None) => error(
             StatusCode::NOT_FOUND,
@@ -297,6 +326,25 @@ async fn get_one(
         ),
         Err(err) => store_error(err),
     }
+}
+
+/// A record's JSON: from the record cache while nothing new has been stored since it was
+/// read, else read (None: no such record; not cached, it may be stored any moment).
+async fn record_body(state: &ApiState, id: &str) -> Result<Option<Bytes>, StoreError> {
+    if !state.record_cache.enabled() {
+        return Ok(state.store.get(id).await?.map(Bytes::from));
+    }
+    // Read before the record: a body is never tagged newer than what it saw.
+    let tag = state.newest_event().await?;
+    if let Some(body) = state.record_cache.get(id, tag) {
+        return Ok(Some(Bytes::clone(&body)));
+    }
+    let Some(record) = state.store.get(id).await? else {
+        return Ok(None);
+    };
+    let body = Bytes::from(record);
+    state.record_cache.put(id.to_string(), tag, body.clone());
+    Ok(Some(body))
 }
 
 fn paragraphs_of(record: &Value) -> Vec<String> {

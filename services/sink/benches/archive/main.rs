@@ -82,7 +82,14 @@ pub struct Served {
 
 /// The sink's caches turned off: the query shapes measure what answering a query costs, not
 /// what serving it again from a cache costs (the exports and the load run use the defaults).
-const CACHES_OFF: [&str; 4] = ["--search-cache-pages", "0", "--listing-cache-mb", "0"];
+const CACHES_OFF: [&str; 6] = [
+    "--search-cache-pages",
+    "0",
+    "--listing-cache-mb",
+    "0",
+    "--record-cache-mb",
+    "0",
+];
 
 /// Starts the release sink on `database_url` with a private nats-server and `extra` arguments;
 /// waits until the API answers (after the migrations, which may rebuild indexes of a large

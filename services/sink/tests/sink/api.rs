@@ -169,6 +169,40 @@ async fn a_cached_listing_page_is_not_served_after_a_store() {
 }
 
 #[tokio::test]
+async fn a_cached_record_is_not_served_after_a_store() {
+    let app = TestApp::spawn(&seed()).await;
+    let path = "/v1/speeches/mid.ru:1:en";
+    let first = app.get_json(path, 200).await;
+    // Again with nothing stored: the same record (from the record cache).
+    assert_eq!(app.get_json(path, 200).await, first);
+    // An edit is served at once.
+    let seeded = seed();
+    let changed = edited(&seeded[0], &["Answer: edited after publication."]);
+    app.store.store_batch(&[changed]).await.expect("store");
+    let now = app.get_json(path, 200).await;
+    assert_eq!(now["paragraphs"][0], "Answer: edited after publication.");
+    assert_ne!(now, first);
+    // A record unknown when first asked for is served once it is stored.
+    let missing = "/v1/speeches/mid.ru:902:en";
+    app.get_json(missing, 404).await;
+    let newer = record(
+        902,
+        Lang::En,
+        Kind::Statement,
+        "2026-01-01T10:00:00+03:00",
+        "Statement",
+        &["Sergey Lavrov"],
+        &["Stored after a client asked for it."],
+    );
+    app.store.store_batch(&[newer]).await.expect("store");
+    let stored = app.get_json(missing, 200).await;
+    assert_eq!(
+        stored["paragraphs"][0],
+        "Stored after a client asked for it."
+    );
+}
+
+#[tokio::test]
 async fn search_returns_snippets() {
     let app = TestApp::spawn(&seed()).await;
     let page = app.get_json("/v1/speeches?q=sanctions", 200).await;
