@@ -97,6 +97,30 @@ impl ApiState {
     async fn newest_event(&self) -> Result<i64, StoreError> {
         self.tags.read(|| self.store.last_event()).await
     }
+
+    /// The body `read` gives (a listing page, a record), kept in `cache` under `key` and
+    /// served from it while nothing new has been stored since it was read; None (an unknown
+    /// record, which may be stored any moment) is not kept.
+    async fn cached_body(
+        &self,
+        cache: &BodyCache,
+        key: String,
+        read: impl Future<Output = Result<Option<Bytes>, StoreError>>,
+    ) -> Result<Option<Bytes>, StoreError> {
+        if !cache.enabled() {
+            return read.await;
+        }
+        // Read before the body: a body is never tagged newer than what it saw.
+        let tag = self.newest_event().await?;
+        if let Some(body) = cache.get(&key, tag) {
+            return Ok(Some(Bytes::clone(&body)));
+        }
+        let body = read.await?;
+        if let Some(body) = &body {
+            cache.put(key, tag, body.clone());
+        }
+        Ok(body)
+    }
 }
 
 /// The API routes alone, with caches of the given sizes.
@@ -234,8 +258,12 @@ async fn list(
         Ok(q) => q,
         Err(response) => return *response,
     };
-    let body = if query.q.is_none() && state.listing_cache.enabled() {
-        listing_body(&state, &query).await
+    let body = if query.q.is_none() {
+        let listing = async { Ok(Some(page_json(state.store.list(&query).await?))) };
+        state
+            .cached_body(&state.listing_cache, query_key(&query), listing)
+            .await
+            .map(Option::unwrap_or_default)
     } else if query.q.is_some() && state.search_cache.enabled() {
         search_page(&state, &query).await.map(page_json)
     } else {
@@ -245,20 +273,6 @@ async fn list(
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(err) => store_error(err),
     }
-}
-
-/// A listing page's body: from the listing cache while nothing new has been stored since it
-/// was read, else read (the store's records can change only by a store, which adds an event).
-async fn listing_body(state: &ApiState, query: &Query) -> Result<Bytes, StoreError> {
-    // Read before listing: a body is never tagged newer than what it saw.
-    let tag = state.newest_event().await?;
-    let key = query_key(query);
-    if let Some(body) = state.listing_cache.get(&key, tag) {
-        return Ok(Bytes::clone(&body));
-    }
-    let body = page_json(state.store.list(query).await?);
-    state.listing_cache.put(key, tag, body.clone());
-    Ok(body)
 }
 
 /// A search page: its ids and snippets from the search cache while nothing new has been
@@ -318,7 +332,11 @@ async fn get_one(
     if let Some(id) = id.strip_suffix(crate::export::http::TEI_SUFFIX) {
         return crate::export::http::tei_response(&state.store, id).await;
     }
-    match record_body(&state, &id).await {
+    let record = async { Ok(state.store.get(&id).await?.map(Bytes::from)) };
+    match state
+        .cached_body(&state.record_cache, id.clone(), record)
+        .await
+    {
         Ok(Some(record)) => ([(header::CONTENT_TYPE, "application/json")], record).into_response(),
         Ok(None) => error(
             StatusCode::NOT_FOUND,
@@ -326,25 +344,6 @@ async fn get_one(
         ),
         Err(err) => store_error(err),
     }
-}
-
-/// A record's JSON: from the record cache while nothing new has been stored since it was
-/// read, else read (None: no such record; not cached, it may be stored any moment).
-async fn record_body(state: &ApiState, id: &str) -> Result<Option<Bytes>, StoreError> {
-    if !state.record_cache.enabled() {
-        return Ok(state.store.get(id).await?.map(Bytes::from));
-    }
-    // Read before the record: a body is never tagged newer than what it saw.
-    let tag = state.newest_event().await?;
-    if let Some(body) = state.record_cache.get(id, tag) {
-        return Ok(Some(Bytes::clone(&body)));
-    }
-    let Some(record) = state.store.get(id).await? else {
-        return Ok(None);
-    };
-    let body = Bytes::from(record);
-    state.record_cache.put(id.to_string(), tag, body.clone());
-    Ok(Some(body))
 }
 
 fn paragraphs_of(record: &Value) -> Vec<String> {
