@@ -49,7 +49,11 @@ pub fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
 
 /// Picks the encoding of `bytes` given an optional `Content-Type` header.
 pub fn detect(bytes: &[u8], content_type: Option<&str>) -> (&'static Encoding, CharsetSource) {
-    detect_with(bytes, content_type, std::str::from_utf8(bytes).is_ok())
+    detect_with(
+        bytes,
+        content_type,
+        simdutf8::basic::from_utf8(bytes).is_ok(),
+    )
 }
 
 fn detect_with(
@@ -91,7 +95,7 @@ pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         return enc.decode_without_bom_handling(&bytes[bom_len..]).0;
     }
-    let utf8 = std::str::from_utf8(bytes).ok();
+    let utf8 = simdutf8::basic::from_utf8(bytes).ok();
     let (enc, _) = detect_with(bytes, content_type, utf8.is_some());
     match utf8 {
         Some(text) if enc == UTF_8 => Cow::Borrowed(text),

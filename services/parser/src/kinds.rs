@@ -33,6 +33,8 @@ use shared::profile::parse::{CueMatch, KindCue};
 use shared::profile::{ProfileError, SourceProfile};
 use shared::{Kind, Lang};
 
+use crate::normalize::lowercase;
+
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }
@@ -161,7 +163,7 @@ impl KindTable {
     /// The kind of a statement from its title (see the module documentation): the cues of
     /// `lang`, or every cue when `lang` has none.
     pub fn classify(&self, title: &str, lang: Lang) -> Kind {
-        let lower = title.to_lowercase().replace(['\u{a0}', '’'], " ");
+        let lower = lowercase(title).replace(['\u{a0}', '’'], " ");
         self.by_lang
             .get(&lang)
             .unwrap_or(&self.all)

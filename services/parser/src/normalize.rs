@@ -58,6 +58,45 @@ fn may_start_separator(byte: u8) -> bool {
     )
 }
 
+/// Bytes of text passed over per step by [`skip_plain`].
+const PLAIN_STEP: usize = 16;
+
+/// The first position, from `at` on in steps of [`PLAIN_STEP`] bytes, whose window may hold
+/// something other than plain text: a byte that may start a separator other than a space, or
+/// a space followed by one that may (a lone space between words is plain). Every window is
+/// read with the byte after it, so a space at its end is judged with its successor. Compiles
+/// to vector compares; may stop inside a character, whose continuation bytes start nothing.
+fn skip_plain(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(Ok(window)) = bytes
+        .get(at..at + PLAIN_STEP + 1)
+        .map(<&[u8; PLAIN_STEP + 1]>::try_from)
+    {
+        let mut special = false;
+        for i in 0..PLAIN_STEP {
+            let (b, next) = (window[i], window[i + 1]);
+            special |= (b != b' ') & starts_separator_branchless(b)
+                | (b == b' ') & starts_separator_branchless(next);
+        }
+        if special {
+            break;
+        }
+        at += PLAIN_STEP;
+    }
+    at
+}
+
+/// [`may_start_separator`] without branches, so that a window is tested in vector registers.
+fn starts_separator_branchless(b: u8) -> bool {
+    (b == b' ')
+        | (b == b'\t')
+        | (b == b'\n')
+        | (b == b'\r')
+        | (b == b'\x0c')
+        | (b == 0xc2)
+        | (b.wrapping_sub(0xe1) < 3)
+        | (b == 0xef)
+}
+
 /// Collapses whitespace to single spaces and trims; removes invisible characters.
 pub fn normalize_ws(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -65,10 +104,18 @@ pub fn normalize_ws(text: &str) -> String {
     // Ordinary text is copied in runs: `run_start..` is the run not yet copied.
     let mut run_start = 0;
     let mut at = 0;
-    while let Some(offset) = text.as_bytes()[at..]
-        .iter()
-        .position(|&b| may_start_separator(b))
-    {
+    loop {
+        // Inside a run (or where none starts with a space), whole windows of plain text are
+        // passed over at once.
+        if at > run_start || text.as_bytes().get(at).is_some_and(|&b| b != b' ') {
+            at = skip_plain(text.as_bytes(), at);
+        }
+        let Some(offset) = text.as_bytes()[at..]
+            .iter()
+            .position(|&b| may_start_separator(b))
+        else {
+            break;
+        };
         let start = at + offset;
         // `start` is a lead byte, so a character starts there.
         let Some(c) = text[start..].chars().next() else {
@@ -129,6 +176,30 @@ pub fn normalize_lines(text: &str) -> String {
     out
 }
 
+/// The text in lower case, exactly as [`str::to_lowercase`] writes it, with a fast path for
+/// the letters of the sources' languages: ASCII and the basic Cyrillic block map by adding a
+/// constant, where the standard library searches the whole Unicode case table for every
+/// non-ASCII letter. (Titles, labels and keys are lowered several times per page.)
+pub fn lowercase(text: &str) -> String {
+    // Σ lowers by context (word-final ς): only the standard library knows that rule.
+    if text.contains('Σ') {
+        return text.to_lowercase();
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            'A'..='Z' => out.push(c.to_ascii_lowercase()),
+            '\0'..='\u{7f}' => out.push(c),
+            // А..Я → а..я; Ѐ..Џ → ѐ..џ (Ё → ё); а..я and ѐ..џ are already lower case.
+            '\u{410}'..='\u{42f}' => out.push(char::from_u32(u32::from(c) + 0x20).unwrap_or(c)),
+            '\u{400}'..='\u{40f}' => out.push(char::from_u32(u32::from(c) + 0x50).unwrap_or(c)),
+            '\u{430}'..='\u{45f}' => out.push(c),
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
 /// Private marker the DOM walker writes for `<br>` (a source newline is ordinary whitespace).
 pub(crate) const LINE_BREAK_MARK: char = '\u{e000}';
 
@@ -160,6 +231,80 @@ mod tests {
             } else {
                 assert_eq!(got, expected, "U+{:04X}", u32::from(c));
             }
+        }
+    }
+
+    #[test]
+    fn the_branchless_byte_test_is_the_byte_test() {
+        for b in 0..=u8::MAX {
+            assert_eq!(
+                starts_separator_branchless(b),
+                may_start_separator(b),
+                "{b:#x}"
+            );
+        }
+    }
+
+    /// The reading the byte scan must agree with: character by character.
+    fn normalize_by_chars(text: &str) -> String {
+        let mut out = String::new();
+        let mut pending_space = false;
+        for c in text.chars() {
+            match separator(c) {
+                Some(Separator::Space) => pending_space = !out.is_empty(),
+                Some(Separator::Invisible) => {}
+                None => {
+                    if pending_space {
+                        out.push(' ');
+                        pending_space = false;
+                    }
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Long texts of words, spaces, typography and invisible characters in any order
+        /// (the window scan of plain text only starts on texts over 16 bytes).
+        #[test]
+        fn long_texts_normalize_as_by_characters(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "word", "слово", " ", "  ", "\n", "\t", "\u{a0}", "\u{200b}", "\u{ad}",
+                    "«", "»", "—", "…", "’", "x", "Ж", " \u{202f}", "\u{2007}", "\u{feff}", "1.",
+                ]),
+                0..80,
+            )
+        ) {
+            let text: String = pieces.concat();
+            proptest::prop_assert_eq!(normalize_ws(&text), normalize_by_chars(&text));
+        }
+    }
+
+    /// Every character lowers as the standard library lowers it, alone and in a word.
+    #[test]
+    fn lowercase_is_the_standard_lower_case() {
+        for c in (0..=0x10_ffff_u32).filter_map(char::from_u32) {
+            let alone = c.to_string();
+            assert_eq!(
+                lowercase(&alone),
+                alone.to_lowercase(),
+                "U+{:04X}",
+                u32::from(c)
+            );
+            let word = format!("Ab{c}Яё");
+            assert_eq!(
+                lowercase(&word),
+                word.to_lowercase(),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        for text in ["ΟΔΟΣ ΣΑΣ", "Сергей ЛАВРОВ: Ёлка", "İstanbul", "ǅ ß ẞ"]
+        {
+            assert_eq!(lowercase(text), text.to_lowercase(), "{text}");
         }
     }
 

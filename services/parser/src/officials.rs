@@ -31,7 +31,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Deserialize;
 use shared::profile::SourceProfile;
 
-use crate::normalize::normalize_ws;
+use crate::normalize::{lowercase, normalize_ws};
 
 /// Most words of an office before an official's name in a turn label.
 pub const MAX_LABEL_OFFICE_WORDS: usize = 8;
@@ -304,7 +304,7 @@ pub fn forms_of(spec: &OfficialSpec) -> Vec<String> {
 /// The key a form or a matched text is looked up by: lower case, `ё` as `е`, no spaces
 /// after dots, single spaces.
 pub fn form_key(text: &str) -> String {
-    let text = normalize_ws(text).to_lowercase().replace('ё', "е");
+    let text = lowercase(&normalize_ws(text));
     let mut out = String::with_capacity(text.len());
     let mut after_dot = false;
     for c in text.chars() {
@@ -312,7 +312,7 @@ pub fn form_key(text: &str) -> String {
             continue;
         }
         after_dot = c == '.';
-        out.push(c);
+        out.push(if c == 'ё' { 'е' } else { c });
     }
     out
 }

@@ -30,7 +30,7 @@ use regex::Regex;
 use shared::profile::{ProfileError, SourceProfile, compile_regex};
 
 use crate::dates::DateGrammar;
-use crate::normalize::normalize_ws;
+use crate::normalize::{lowercase, normalize_ws};
 
 /// Place and date from the end of a title.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -103,7 +103,7 @@ impl Gazetteer {
 /// How a place is compared with the gazetteer: lower case, `ё` as `е`, dots dropped,
 /// hyphens as spaces, single spaces.
 pub fn place_key(name: &str) -> String {
-    name.to_lowercase()
+    lowercase(name)
         .replace('ё', "е")
         .replace(['.', '’', '\''], "")
         .replace(['-', '‐', '–'], " ")

@@ -17,7 +17,7 @@
 use shared::Turn;
 use shared::profile::SourceProfile;
 
-use crate::normalize::normalize_ws;
+use crate::normalize::{lowercase, normalize_ws};
 use crate::officials::{Registry, form_key};
 
 /// A label's colon comes within this many bytes of the paragraph's start.
@@ -64,7 +64,7 @@ impl LabelRules {
     }
 
     fn is_translation_note(&self, note: &str) -> bool {
-        let n = note.to_lowercase();
+        let n = lowercase(note);
         self.interpretation_markers
             .iter()
             .any(|w| n.contains(w.as_str()))
@@ -132,7 +132,7 @@ pub fn parse_label(
         return None;
     }
     let rest_at = colon + paragraph[colon..].chars().next().map_or(1, char::len_utf8);
-    let lower = label.to_lowercase();
+    let lower = lowercase(&label);
     let first_word = lower.split_whitespace().next().unwrap_or_default();
     let words = label.split_whitespace().count();
     let make = |speaker: String, official: bool, strong: bool| Label {

@@ -13,6 +13,7 @@ use shared::messages::SPEECH_SCHEMA_VERSION;
 use shared::{Lang, ListingHint, Quality, SpeechRecord};
 
 use crate::charset;
+use crate::normalize::lowercase;
 use crate::page::extract_parts;
 use crate::turns::split_turns;
 use identity::{lang_of_tag, pick_source, record_identity};
@@ -214,7 +215,7 @@ pub fn extract(input: &PageInput<'_>, ctx: &Extractor) -> Result<SpeechRecord, E
             source.page.title_css()
         ),
     })?;
-    let title_key = title.to_lowercase();
+    let title_key = lowercase(&title);
     // A system page's title is short: the entry itself, or the entry with a code or the
     // site's name around it ("Ошибка 404. Страница не найдена").
     if is_system_title(&title_key, &profile.parse.system_titles) {

@@ -28,13 +28,14 @@ mod rules;
 mod selector;
 
 use ego_tree::NodeRef;
+use html5ever::local_name;
 use scraper::node::Element;
 use scraper::{Html, Node};
 
 use body::{densest_block, in_chrome, skipped_tag, text_of, walk_body};
 pub use rules::PageRules;
 pub use selector::FastSelector;
-use selector::attr;
+use selector::{attr, attr_named, class_of};
 
 use crate::normalize::normalize_ws;
 
@@ -187,50 +188,53 @@ pub fn extract_parts(html: &Html, rules: &PageRules) -> PageParts {
         let Node::Element(el) = node.value() else {
             continue;
         };
-        match el.name() {
-            "html" if parts.html_lang.is_none() => {
-                parts.html_lang = attr(el, "lang").map(|l| l.trim().to_string());
+        let tag = &el.name.local;
+        if *tag == local_name!("html") {
+            if parts.html_lang.is_none() {
+                parts.html_lang =
+                    attr_named(el, &local_name!("lang")).map(|l| l.trim().to_string());
             }
-            "title" if parts.head_title.is_none() && !in_svg(node) => {
+        } else if *tag == local_name!("title") {
+            if parts.head_title.is_none() && !in_svg(node) {
                 parts.head_title = Some(text_of(node));
             }
-            "link" => {
-                let rel = attr(el, "rel").unwrap_or_default().to_ascii_lowercase();
-                if rel.split_whitespace().any(|r| r == "canonical") && parts.canonical.is_none() {
-                    parts.canonical = attr(el, "href").map(|h| h.trim().to_string());
-                }
+        } else if *tag == local_name!("link") {
+            let rel = attr_named(el, &local_name!("rel")).unwrap_or_default();
+            if parts.canonical.is_none()
+                && rel
+                    .split_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("canonical"))
+            {
+                parts.canonical =
+                    attr_named(el, &local_name!("href")).map(|h| h.trim().to_string());
             }
-            "meta" => {
-                let prop = attr(el, "property")
-                    .or_else(|| attr(el, "name"))
-                    .or_else(|| attr(el, "itemprop"))
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                let content = attr(el, "content").map(|c| c.trim().to_string());
-                match prop.as_str() {
-                    "og:url" if parts.og_url.is_none() => parts.og_url = content,
-                    "article:published_time" | "datepublished" | "date"
-                        if parts.machine_date.is_none() =>
-                    {
-                        parts.machine_date = content
-                    }
-                    _ => {}
-                }
-            }
-            "time" => {
-                if parts.machine_date.is_none()
-                    && let Some(dt) = attr(el, "datetime")
-                    && !in_chrome(rules, node)
+        } else if *tag == local_name!("meta") {
+            let prop = attr_named(el, &local_name!("property"))
+                .or_else(|| attr_named(el, &local_name!("name")))
+                .or_else(|| attr_named(el, &local_name!("itemprop")))
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let content = attr_named(el, &local_name!("content")).map(|c| c.trim().to_string());
+            match prop.as_str() {
+                "og:url" if parts.og_url.is_none() => parts.og_url = content,
+                "article:published_time" | "datepublished" | "date"
+                    if parts.machine_date.is_none() =>
                 {
-                    parts.machine_date = Some(dt.trim().to_string());
+                    parts.machine_date = content
                 }
+                _ => {}
             }
-            _ => {}
+        } else if *tag == local_name!("time")
+            && parts.machine_date.is_none()
+            && let Some(dt) = attr_named(el, &local_name!("datetime"))
+            && !in_chrome(rules, node)
+        {
+            parts.machine_date = Some(dt.trim().to_string());
         }
         // Most elements (menus, sidebars, footers) can match none of the selectors: one
         // pre-test rules them out for all.
         if !rules.walk.may_match(el) {
-            if el.name() == "h1" && parts.any_h1.is_none() && !in_chrome(rules, node) {
+            if *tag == local_name!("h1") && parts.any_h1.is_none() && !in_chrome(rules, node) {
                 parts.any_h1 = Some(text_of(node)).filter(|t| !t.is_empty());
             }
             continue;
@@ -238,7 +242,7 @@ pub fn extract_parts(html: &Html, rules: &PageRules) -> PageParts {
         let is_title = rules.title.iter().any(|s| s.matches(node, el));
         if is_title {
             titles.offer(&rules.title, node, el);
-        } else if el.name() == "h1" && parts.any_h1.is_none() && !in_chrome(rules, node) {
+        } else if *tag == local_name!("h1") && parts.any_h1.is_none() && !in_chrome(rules, node) {
             parts.any_h1 = Some(text_of(node)).filter(|t| !t.is_empty());
         }
         for (found, selector) in bodies.iter_mut().zip(&rules.body) {
@@ -257,7 +261,7 @@ pub fn extract_parts(html: &Html, rules: &PageRules) -> PageParts {
         places.offer(&rules.place, node, el);
         for (selector, lang_attr) in &rules.alternates {
             if selector.matches(node, el)
-                && let Some(href) = attr(el, "href")
+                && let Some(href) = attr_named(el, &local_name!("href"))
             {
                 let lang = lang_attr
                     .as_deref()
@@ -268,8 +272,8 @@ pub fn extract_parts(html: &Html, rules: &PageRules) -> PageParts {
         }
         if rules.tags.iter().any(|s| s.matches(node, el))
             && !node.ancestors().any(|a| {
-                matches!(a.value(), Node::Element(e) if e.name() == "aside"
-                    || attr(e, "class").is_some_and(|c| c.contains("sidebar")))
+                matches!(a.value(), Node::Element(e) if e.name.local == local_name!("aside")
+                    || class_of(e).is_some_and(|c| c.contains("sidebar")))
             })
         {
             tag_nodes.push(node);

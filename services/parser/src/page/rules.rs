@@ -7,7 +7,7 @@ use scraper::node::Element;
 use shared::profile::{ProfileError, SourceProfile, compile_regex};
 
 use super::body::skipped_tag;
-use super::selector::{FastSelector, Prefilter, attr, compile_list};
+use super::selector::{FastSelector, Prefilter, class_of, compile_list, id_of};
 
 /// A source's page markup and chrome, compiled once (`[parse.selectors]`, `[parse.chrome]`,
 /// `parse.doc_number_pattern`, the anti-bot markers of `[fetch]`).
@@ -148,8 +148,8 @@ impl PageRules {
                 .iter()
                 .any(|f| v.contains(f.as_str()) && names_chrome(v, f))
         };
-        attr(el, "class").is_some_and(is_chrome)
-            || attr(el, "id").is_some_and(is_chrome)
+        class_of(el).is_some_and(is_chrome)
+            || id_of(el).is_some_and(is_chrome)
             || self.chrome.iter().any(|s| s.matches(node, el))
     }
 

@@ -2,6 +2,7 @@
 //! that does not intern names.
 
 use ego_tree::NodeRef;
+use html5ever::{LocalName, local_name};
 use scraper::node::Element;
 use scraper::{ElementRef, Node, Selector};
 use shared::profile::{ProfileError, SourceProfile, compile_selector};
@@ -11,7 +12,7 @@ use shared::profile::{ProfileError, SourceProfile, compile_selector};
 /// element before the full selector runs.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Need {
-    tag: Option<String>,
+    tag: Option<LocalName>,
     classes: Vec<String>,
     id: Option<String>,
 }
@@ -39,7 +40,7 @@ pub(super) fn need_of(compound: &str) -> Need {
     let mut need = Need::default();
     let tag: String = compound.chars().take_while(|c| is_ident(*c)).collect();
     if !tag.is_empty() {
-        need.tag = Some(tag.to_ascii_lowercase());
+        need.tag = Some(LocalName::from(tag.to_ascii_lowercase()));
     }
     let mut rest = &compound[compound.len() - compound.trim_start_matches(is_ident).len()..];
     loop {
@@ -101,11 +102,10 @@ impl FastSelector {
 
     fn quick(&self, el: &Element) -> bool {
         self.needs.iter().any(|n| {
-            n.tag.as_deref().is_none_or(|t| el.name() == t)
-                && n.id.as_deref().is_none_or(|i| attr(el, "id") == Some(i))
+            n.tag.as_ref().is_none_or(|t| el.name.local == *t)
+                && n.id.as_deref().is_none_or(|i| id_of(el) == Some(i))
                 && (n.classes.is_empty()
-                    || attr(el, "class")
-                        .is_some_and(|c| n.classes.iter().all(|k| class_list_has(c, k))))
+                    || class_of(el).is_some_and(|c| n.classes.iter().all(|k| class_list_has(c, k))))
         })
     }
 
@@ -117,15 +117,16 @@ impl FastSelector {
 
 /// A pre-test shared by a group of selectors: an element can match one of them only if its
 /// tag, one of its classes or its id is one of the group's anchors (each alternative's first
-/// needed class, else its id, else its tag). One scan of the element's attributes and a few
-/// binary searches rule out an element for the whole group, instead of a pre-test per
-/// alternative.
+/// needed class, else its id, else its tag). One scan of the element's attributes (names
+/// compared as atoms) and, per class, a look at the few anchors of the same length rule out
+/// an element for the whole group, instead of a pre-test per alternative.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Prefilter {
     /// An alternative needs no tag, class or id (`[attr]`, `*`, `:is(…)`): every element.
     any: bool,
-    tags: Vec<String>,
-    classes: Vec<String>,
+    tags: Vec<LocalName>,
+    /// The anchor classes by length in bytes: `classes[n]` holds those of `n` bytes.
+    classes: Vec<Vec<String>>,
     ids: Vec<String>,
 }
 
@@ -135,18 +136,24 @@ impl Prefilter {
         let mut filter = Prefilter::default();
         for need in selectors.into_iter().flat_map(|s| &s.needs) {
             if let Some(class) = need.classes.first() {
-                filter.classes.push(class.clone());
+                if filter.classes.len() <= class.len() {
+                    filter.classes.resize(class.len() + 1, Vec::new());
+                }
+                let same_length = &mut filter.classes[class.len()];
+                if !same_length.contains(class) {
+                    same_length.push(class.clone());
+                }
             } else if let Some(id) = &need.id {
-                filter.ids.push(id.clone());
+                if !filter.ids.contains(id) {
+                    filter.ids.push(id.clone());
+                }
             } else if let Some(tag) = &need.tag {
-                filter.tags.push(tag.clone());
+                if !filter.tags.contains(tag) {
+                    filter.tags.push(tag.clone());
+                }
             } else {
                 filter.any = true;
             }
-        }
-        for list in [&mut filter.tags, &mut filter.classes, &mut filter.ids] {
-            list.sort_unstable();
-            list.dedup();
         }
         filter
     }
@@ -154,15 +161,21 @@ impl Prefilter {
     /// Whether the element may match one of the group's selectors (a necessary condition of
     /// each one's own pre-test).
     pub(super) fn may_match(&self, el: &Element) -> bool {
-        if self.any || self.tags.iter().any(|t| t == el.name()) {
+        if self.any || self.tags.contains(&el.name.local) {
             return true;
         }
-        el.attrs().any(|(name, value)| match name {
-            "class" => value
-                .split_ascii_whitespace()
-                .any(|c| self.classes.binary_search_by(|k| k.as_str().cmp(c)).is_ok()),
-            "id" => self.ids.iter().any(|i| i == value),
-            _ => false,
+        el.attrs.iter().any(|(name, value)| {
+            if name.local == local_name!("class") {
+                value.split_ascii_whitespace().any(|c| {
+                    self.classes
+                        .get(c.len())
+                        .is_some_and(|same_length| same_length.iter().any(|k| k == c))
+                })
+            } else if name.local == local_name!("id") {
+                self.ids.iter().any(|i| **i == **value)
+            } else {
+                false
+            }
         })
     }
 }
@@ -178,10 +191,30 @@ pub(super) fn compile_list(
         .collect()
 }
 
-/// An attribute's value. `Element::attr` interns the name into an atom on every call; the
-/// attribute list of an element is short, so a scan by string is cheaper.
+/// An attribute's value, by a name known only at run time (a profile's `lang_attr`).
+/// `Element::attr` interns the name into an atom on every call; the attribute list of an
+/// element is short, so a scan by string is cheaper.
 pub(super) fn attr<'a>(el: &'a Element, name: &str) -> Option<&'a str> {
     el.attrs().find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// An attribute's value, by a name known when compiling (`local_name!("href")`): the names
+/// compare as atoms, one integer comparison per attribute.
+pub(super) fn attr_named<'a>(el: &'a Element, name: &LocalName) -> Option<&'a str> {
+    el.attrs
+        .iter()
+        .find(|(k, _)| k.local == *name)
+        .map(|(_, v)| &**v)
+}
+
+/// The element's `class` attribute.
+pub(super) fn class_of(el: &Element) -> Option<&str> {
+    attr_named(el, &local_name!("class"))
+}
+
+/// The element's `id` attribute.
+pub(super) fn id_of(el: &Element) -> Option<&str> {
+    attr_named(el, &local_name!("id"))
 }
 
 // Classes are read from the raw attribute: `Element::classes` interns every class name into
