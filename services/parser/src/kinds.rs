@@ -33,10 +33,10 @@ use shared::profile::parse::{CueMatch, KindCue};
 use shared::profile::{ProfileError, SourceProfile};
 use shared::{Kind, Lang};
 
-use crate::normalize::lowercase;
+use crate::normalize::{is_alphanumeric, lowercase};
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric()
+    is_alphanumeric(c)
 }
 
 /// The separator of the parts of a cue that allows words between them.

@@ -200,6 +200,16 @@ pub fn lowercase(text: &str) -> String {
     out
 }
 
+/// [`char::is_alphanumeric`], answered without a table search for ASCII and the Russian
+/// alphabet (word boundaries are tested around every cue, name and title word).
+pub fn is_alphanumeric(c: char) -> bool {
+    match c {
+        'a'..='z' | 'A'..='Z' | '0'..='9' | 'А'..='я' | 'Ё' | 'ё' => true,
+        '\0'..='\u{7f}' => false,
+        _ => c.is_alphanumeric(),
+    }
+}
+
 /// Private marker the DOM walker writes for `<br>` (a source newline is ordinary whitespace).
 pub(crate) const LINE_BREAK_MARK: char = '\u{e000}';
 
@@ -241,6 +251,18 @@ mod tests {
                 starts_separator_branchless(b),
                 may_start_separator(b),
                 "{b:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn is_alphanumeric_is_the_standard_test() {
+        for c in (0..=0x10_ffff_u32).filter_map(char::from_u32) {
+            assert_eq!(
+                is_alphanumeric(c),
+                c.is_alphanumeric(),
+                "U+{:04X}",
+                u32::from(c)
             );
         }
     }

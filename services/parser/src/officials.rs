@@ -31,7 +31,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Deserialize;
 use shared::profile::SourceProfile;
 
-use crate::normalize::{lowercase, normalize_ws};
+use crate::normalize::{is_alphanumeric, lowercase, normalize_ws};
 
 /// Most words of an office before an official's name in a turn label.
 pub const MAX_LABEL_OFFICE_WORDS: usize = 8;
@@ -409,7 +409,7 @@ impl Registry {
     /// Matches of official forms in `key_text` (already [`form_key`]-normalised) that sit on
     /// word boundaries: leftmost first, the longest at each start, never overlapping.
     fn matches(&self, key_text: &str) -> Vec<(usize, usize, usize)> {
-        let is_word = |c: char| c.is_alphanumeric();
+        let is_word = is_alphanumeric;
         let mut found: Vec<(usize, usize, usize)> = self
             .matcher
             .find_overlapping_iter(key_text)

@@ -103,6 +103,17 @@ pub struct Label {
     pub rest_at: usize,
 }
 
+/// The byte offset of the first colon of `text`, ASCII or full-width, found by a byte scan
+/// (a search for either of two characters decodes every character).
+fn first_colon(text: &str) -> Option<usize> {
+    const WIDE: &[u8] = "：".as_bytes();
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .position(|(i, &b)| b == b':' || (b == WIDE[0] && bytes[i..].starts_with(WIDE)))
+}
+
 /// Recognises the label opening `paragraph`, if any.
 pub fn parse_label(
     paragraph: &str,
@@ -116,7 +127,7 @@ pub fn parse_label(
     while !paragraph.is_char_boundary(head) {
         head -= 1;
     }
-    let colon = paragraph[..head].find([':', '：'])?;
+    let colon = first_colon(&paragraph[..head])?;
     if colon == 0 || colon > MAX_LABEL_BYTES || paragraph[..colon].chars().count() > 90 {
         return None;
     }
@@ -236,6 +247,22 @@ mod tests {
             Registry::of_profile(&profile).unwrap(),
             LabelRules::new(&profile),
         )
+    }
+
+    #[test]
+    fn first_colon_is_the_first_of_either_colon() {
+        for text in [
+            "Вопрос: да",
+            "CCTV：а: б",
+            "нет",
+            "a：",
+            "：",
+            "x\u{feff}y:",
+            "ab",
+            "",
+        ] {
+            assert_eq!(first_colon(text), text.find([':', '：']), "{text:?}");
+        }
     }
 
     fn paras(items: &[&str]) -> Vec<String> {

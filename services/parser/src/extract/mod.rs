@@ -13,7 +13,7 @@ use shared::messages::SPEECH_SCHEMA_VERSION;
 use shared::{Lang, ListingHint, Quality, SpeechRecord};
 
 use crate::charset;
-use crate::normalize::lowercase;
+use crate::normalize::{is_alphanumeric, lowercase};
 use crate::page::extract_parts;
 use crate::turns::split_turns;
 use identity::{lang_of_tag, pick_source, record_identity};
@@ -28,7 +28,7 @@ pub const SYSTEM_TITLE_MAX_WORDS: usize = 6;
 /// whole words ("ошибка 404. страница не найдена").
 fn is_system_title(title: &str, entries: &[String]) -> bool {
     let words: Vec<&str> = title
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !is_alphanumeric(c))
         .filter(|w| !w.is_empty())
         .collect();
     entries.iter().any(|entry| {

@@ -8,7 +8,9 @@ use scraper::{Html, Node};
 
 use super::rules::PageRules;
 use super::selector::attr;
-use crate::normalize::{LINE_BREAK_MARK, is_space, lowercase, normalize_lines, normalize_ws};
+use crate::normalize::{
+    LINE_BREAK_MARK, is_alphanumeric, is_space, lowercase, normalize_lines, normalize_ws,
+};
 
 /// The text of an element, whitespace normalised. An element boundary is a word boundary:
 /// block elements and `<br>` are spaces, and where an inline boundary separates two digits
@@ -364,7 +366,7 @@ fn collect_children(
 }
 
 fn key(text: &str) -> String {
-    lowercase(text.trim_matches(|c: char| !c.is_alphanumeric()))
+    lowercase(text.trim_matches(|c: char| !is_alphanumeric(c)))
 }
 
 /// The paragraphs of one block's text: two `<br>` in a row (old pages' paragraph break, with

@@ -1,5 +1,6 @@
 //! A source's page rules, compiled once from its profile.
 
+use aho_corasick::AhoCorasick;
 use ego_tree::NodeRef;
 use regex::Regex;
 use scraper::Node;
@@ -21,7 +22,10 @@ pub struct PageRules {
     pub(super) tags: Vec<FastSelector>,
     pub(super) doc_number: Vec<FastSelector>,
     pub(super) alternates: Vec<(FastSelector, Option<String>)>,
-    pub(super) chrome_fragments: Vec<String>,
+    chrome_fragments: Vec<String>,
+    /// Finds every chrome fragment in a class or id at once (overlapping matches: each
+    /// fragment the value contains is reported).
+    chrome_fragment_finder: Option<AhoCorasick>,
     pub(super) chrome: Vec<FastSelector>,
     pub(super) chrome_line: Option<Regex>,
     pub(super) toc_headings: Vec<String>,
@@ -37,6 +41,10 @@ pub struct PageRules {
     /// The pre-test of every selector the page walk tries on each element (title, date,
     /// time, place, body, tags, document number, alternates).
     pub(super) walk: Prefilter,
+    /// The pre-test of the chrome selectors, tried on every element of a body.
+    chrome_filter: Prefilter,
+    /// The pre-test of the document number selectors, tried on every element of a body.
+    doc_number_filter: Prefilter,
 }
 
 impl PageRules {
@@ -75,6 +83,7 @@ impl PageRules {
                 })
                 .collect::<Result<Vec<_>, ProfileError>>()?,
             chrome_fragments: c.class_fragments.clone(),
+            chrome_fragment_finder: fragment_finder(profile, &c.class_fragments)?,
             chrome: compile_list(profile, "parse.chrome.selectors", &c.selectors)?,
             chrome_line,
             toc_headings: c.toc_headings.iter().map(|h| h.to_lowercase()).collect(),
@@ -103,7 +112,11 @@ impl PageRules {
             body_css: s.body.first().cloned().unwrap_or_default(),
             title_css: s.title.first().cloned().unwrap_or_default(),
             walk: Prefilter::default(),
+            chrome_filter: Prefilter::default(),
+            doc_number_filter: Prefilter::default(),
         };
+        rules.chrome_filter = Prefilter::of(&rules.chrome);
+        rules.doc_number_filter = Prefilter::of(&rules.doc_number);
         rules.walk = Prefilter::of(
             [
                 &rules.title,
@@ -144,17 +157,19 @@ impl PageRules {
             return true;
         }
         let is_chrome = |v: &str| {
-            self.chrome_fragments
-                .iter()
-                .any(|f| v.contains(f.as_str()) && names_chrome(v, f))
+            self.chrome_fragment_finder.as_ref().is_some_and(|finder| {
+                finder
+                    .find_overlapping_iter(v)
+                    .any(|m| names_chrome(v, &self.chrome_fragments[m.pattern().as_usize()]))
+            })
         };
         class_of(el).is_some_and(is_chrome)
             || id_of(el).is_some_and(is_chrome)
-            || self.chrome.iter().any(|s| s.matches(node, el))
+            || (self.chrome_filter.may_match(el) && self.chrome.iter().any(|s| s.matches(node, el)))
     }
 
     pub(super) fn is_doc_number_el(&self, node: NodeRef<'_, Node>, el: &Element) -> bool {
-        self.doc_number.iter().any(|s| s.matches(node, el))
+        self.doc_number_filter.may_match(el) && self.doc_number.iter().any(|s| s.matches(node, el))
     }
 
     /// Whether `text` has the shape of a document number (`1897-09-10-2017`, `09-10-2017`).
@@ -171,6 +186,24 @@ impl PageRules {
 /// it after a hyphen (`site-header`, `photo-gallery`); a fragment with `_` in it
 /// (`announce__meta`) matches tokens it begins. So `share__btn`, `menu_main` and
 /// `related__list` are chrome, while `language-ru` or `related-info` are not.
+/// The automaton finding the chrome fragments (`parse.chrome.class_fragments`); none when
+/// there are none.
+fn fragment_finder(
+    profile: &SourceProfile,
+    fragments: &[String],
+) -> Result<Option<AhoCorasick>, ProfileError> {
+    if fragments.is_empty() {
+        return Ok(None);
+    }
+    AhoCorasick::new(fragments)
+        .map(Some)
+        .map_err(|e| ProfileError::Invalid {
+            file: profile.origin.clone(),
+            key: "parse.chrome.class_fragments".into(),
+            reason: format!("cannot be compiled into one matcher: {e}"),
+        })
+}
+
 pub(super) fn names_chrome(value: &str, fragment: &str) -> bool {
     value.split_ascii_whitespace().any(|token| {
         if fragment.contains('_') {
