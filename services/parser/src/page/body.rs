@@ -3,11 +3,12 @@
 //! [`crate::page`]).
 
 use ego_tree::NodeRef;
+use html5ever::local_name;
 use scraper::node::Element;
 use scraper::{Html, Node};
 
 use super::rules::PageRules;
-use super::selector::attr;
+use super::selector::attr_named;
 use crate::normalize::{
     LINE_BREAK_MARK, is_alphanumeric, is_space, lowercase, normalize_lines, normalize_ws,
 };
@@ -304,8 +305,9 @@ impl Walker<'_> {
         }
         let inline = is_inline(name);
         if inline {
-            let hash =
-                name == "a" && attr(el, "href").is_some_and(|h| h.trim_start().starts_with('#'));
+            let hash = name == "a"
+                && attr_named(el, &local_name!("href"))
+                    .is_some_and(|h| h.trim_start().starts_with('#'));
             let mut block = std::mem::take(&mut self.inline);
             block.boundary = true;
             collect_children(self.rules, node, &mut block, hash);
@@ -351,7 +353,8 @@ fn collect_children(
                     }
                     let hash = in_hash_link
                         || (name == "a"
-                            && attr(el, "href").is_some_and(|h| h.trim_start().starts_with('#')));
+                            && attr_named(el, &local_name!("href"))
+                                .is_some_and(|h| h.trim_start().starts_with('#')));
                     collect_children(rules, child, block, hash);
                     if block_level {
                         block.text.push(' ');

@@ -180,12 +180,6 @@ impl PageRules {
     }
 }
 
-/// Whether a `class` or `id` value names the chrome word `fragment` as a whole name, not a
-/// substring: each token is split into BEM names at `__` and `_` (block, element, modifier),
-/// and a name is chrome when it is the word (`share`), its plural (`breadcrumbs`) or ends with
-/// it after a hyphen (`site-header`, `photo-gallery`); a fragment with `_` in it
-/// (`announce__meta`) matches tokens it begins. So `share__btn`, `menu_main` and
-/// `related__list` are chrome, while `language-ru` or `related-info` are not.
 /// The automaton finding the chrome fragments (`parse.chrome.class_fragments`); none when
 /// there are none.
 fn fragment_finder(
@@ -204,6 +198,12 @@ fn fragment_finder(
         })
 }
 
+/// Whether a `class` or `id` value names the chrome word `fragment` as a whole name, not a
+/// substring: each token is split into BEM names at `__` and `_` (block, element, modifier),
+/// and a name is chrome when it is the word (`share`), its plural (`breadcrumbs`) or ends with
+/// it after a hyphen (`site-header`, `photo-gallery`); a fragment with `_` in it
+/// (`announce__meta`) matches tokens it begins. So `share__btn`, `menu_main` and
+/// `related__list` are chrome, while `language-ru` or `related-info` are not.
 pub(super) fn names_chrome(value: &str, fragment: &str) -> bool {
     value.split_ascii_whitespace().any(|token| {
         if fragment.contains('_') {
