@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use shared::config::NatsAuthArgs;
@@ -335,12 +336,49 @@ pub fn cluster_operator_url(nodes: &[NatsServer]) -> String {
         .join(",")
 }
 
-/// A TCP port that was free a moment ago.
+/// A loopback TCP port that was free a moment ago, never handed out twice by this process.
+///
+/// Ports come from outside the kernel's ephemeral range: a port the kernel picked for
+/// `bind(0)` can be given to any outgoing connection (a client of another test) in the
+/// moment between this call and the server binding it, and the server then fails with
+/// "address already in use". Ports outside that range are only ever taken on purpose.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("cannot bind a loopback port")
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (low, high) = fixed_port_range();
+    let span = u32::from(high - low);
+    // Processes start at different places in the range so that two test binaries run side
+    // by side rarely try the same ports.
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = low + offset as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {low} and {high}; stop the servers holding them");
+}
+
+/// The ports [`free_port`] hands out: outside the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`, 32768-60999 by default), below it when there is
+/// room there, else above it.
+fn fixed_port_range() -> (u16, u16) {
+    const ROOM: u16 = 4_096;
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok();
+    let mut bounds = range
+        .iter()
+        .flat_map(|text| text.split_whitespace())
+        .map(|word| word.parse::<u16>().ok());
+    let first = bounds.next().flatten().unwrap_or(32_768);
+    let last = bounds.next().flatten().unwrap_or(60_999);
+    if first >= 10_000 + ROOM {
+        (10_000, first - 1)
+    } else if last <= u16::MAX - ROOM {
+        (last + 1, u16::MAX)
+    } else {
+        // Every high port is ephemeral on this machine: the race cannot be avoided.
+        (10_000, u16::MAX)
+    }
 }
 
 /// The nats-server to test with: `NATS_SERVER_BIN`, else the one `scripts/ensure-nats-server`
