@@ -5,6 +5,7 @@
 //! * [`profile`]: source profiles (one TOML file per site, built-ins in `shared/sources/`),
 //!   loaded and validated, with their JSON Schema in `shared/schemas/`.
 //! * [`months`]: month names in English and Russian (sites, listings, the reading room).
+//! * [`text`]: word characters and lower case, fast for ASCII and Cyrillic.
 //! * [`subjects`]: the subject hierarchy, streams, consumers and key-value buckets.
 //! * [`nats`]: connecting with retry, creating streams idempotently, durable publishing.
 //! * [`nats_auth`]: the NATS identities and their permissions (server configurations).
@@ -26,6 +27,7 @@ pub mod schema;
 pub mod shutdown;
 pub mod subjects;
 pub mod telemetry;
+pub mod text;
 
 pub use messages::{
     Body, DeadLetter, Kind, Lang, ListingHint, Quality, RawPage, SpeechRecord, Turn,

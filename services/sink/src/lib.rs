@@ -5,6 +5,7 @@
 //! * [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL implementations.
 //! * [`consumer`]: the batch handler plugged into [`shared::consumer::run`].
 //! * [`api`]: the axum router; [`params`] validates its query parameters.
+//! * [`search`]: the search syntax, and the words records and queries are searched by.
 //! * [`diff`], [`atom`], [`openapi`]: version diffs, the Atom feed, the OpenAPI document.
 //! * [`limits`]: timeout, load shedding, query limits, security headers, CORS.
 //! * [`events`]: `GET /v1/events`, Server-Sent Events of what the store stores.
@@ -23,5 +24,6 @@ pub mod export;
 pub mod limits;
 pub mod openapi;
 pub mod params;
+pub mod search;
 pub mod store;
 pub mod web;

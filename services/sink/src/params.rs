@@ -1,17 +1,15 @@
-//! Validation of HTTP query parameters into a store [`Query`], and the translation of the
-//! web-search syntax of `q` into a safe SQLite FTS5 query. Pure functions, no I/O.
+//! Validation of HTTP query parameters into a store [`Query`]. Pure functions, no I/O.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Offset as _, TimeZone as _, Utc};
 use shared::{Kind, Lang};
 
+use crate::search::Terms;
 use crate::store::{Cursor, DEFAULT_LIMIT, MAX_LIMIT, Query};
 
 /// Longest accepted `q`.
 pub const MAX_Q_CHARS: usize = 500;
 /// Longest accepted `speaker`.
 pub const MAX_SPEAKER_CHARS: usize = 100;
-/// Most words or phrases in one search.
-const MAX_TERMS: usize = 32;
 
 /// A parameter was refused; the message says what is wrong and what is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -221,7 +219,7 @@ fn parse_q(value: &str) -> Result<String, ParamError> {
     if q.chars().any(char::is_control) {
         return Err(err("q contains control characters; search for plain words"));
     }
-    if fts5_query(q).is_none() {
+    if Terms::parse(q).is_none() {
         return Err(err(
             "q has nothing to search for: give at least one word, e.g. q=sanctions or q=\"Security Council\" (words, \"phrases\", OR and -word are understood)",
         ));
@@ -244,113 +242,6 @@ fn parse_limit(value: &str) -> Result<u32, ParamError> {
     } else {
         Err(bad())
     }
-}
-
-enum Token {
-    Term { words: Vec<String>, negated: bool },
-    Or,
-}
-
-fn words_of(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Translates web-search syntax (`word`, `"a phrase"`, `OR`, `-word`) into an SQLite FTS5
-/// query in which every word is quoted, so no input can be an FTS5 syntax error or operator.
-/// `None` when nothing positive is left to search for.
-pub fn fts5_query(q: &str) -> Option<String> {
-    let mut tokens = Vec::new();
-    let mut chars = q.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-            continue;
-        }
-        let mut negated = false;
-        if c == '-' {
-            negated = true;
-            chars.next();
-        }
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            let mut phrase = String::new();
-            for c in chars.by_ref() {
-                if c == '"' {
-                    break;
-                }
-                phrase.push(c);
-            }
-            let words = words_of(&phrase);
-            if !words.is_empty() {
-                tokens.push(Token::Term { words, negated });
-            }
-            continue;
-        }
-        let mut raw = String::new();
-        while let Some(&c) = chars.peek() {
-            if c.is_whitespace() || c == '"' {
-                break;
-            }
-            raw.push(c);
-            chars.next();
-        }
-        if raw == "OR" && !negated {
-            tokens.push(Token::Or);
-            continue;
-        }
-        let words = words_of(&raw);
-        if !words.is_empty() {
-            tokens.push(Token::Term { words, negated });
-        }
-    }
-
-    let quote = |words: &[String]| format!("\"{}\"", words.join(" "));
-    let mut groups: Vec<Vec<String>> = Vec::new();
-    let mut negatives: Vec<String> = Vec::new();
-    let mut join_next = false;
-    let mut terms = 0;
-    for token in tokens {
-        match token {
-            Token::Or => join_next = !groups.is_empty(),
-            Token::Term { words, negated } => {
-                terms += 1;
-                if terms > MAX_TERMS {
-                    break;
-                }
-                if negated {
-                    negatives.push(quote(&words));
-                } else if join_next {
-                    if let Some(group) = groups.last_mut() {
-                        group.push(quote(&words));
-                    }
-                } else {
-                    groups.push(vec![quote(&words)]);
-                }
-                join_next = false;
-            }
-        }
-    }
-    if groups.is_empty() {
-        return None;
-    }
-    let mut expr = groups
-        .iter()
-        .map(|g| {
-            if g.len() > 1 {
-                format!("({})", g.join(" OR "))
-            } else {
-                g.join("")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    for negative in negatives {
-        expr = format!("({expr}) NOT {negative}");
-    }
-    Some(expr)
 }
 
 #[cfg(test)]
@@ -456,27 +347,5 @@ mod tests {
         assert!(parse_query(&pairs(&[("limit", "5")]), Endpoint::Feed).is_ok());
         assert!(parse_query(&pairs(&[("cursor", "x")]), Endpoint::Feed).is_err());
         assert!(parse_query(&pairs(&[("limit", "5")]), Endpoint::Export).is_err());
-    }
-
-    #[test]
-    fn search_syntax_becomes_quoted_fts5() {
-        assert_eq!(fts5_query("sanctions").unwrap(), "\"sanctions\"");
-        assert_eq!(
-            fts5_query("\"Security Council\" Ukraine").unwrap(),
-            "\"Security Council\" AND \"Ukraine\""
-        );
-        assert_eq!(
-            fts5_query("NATO OR OTAN -expansion").unwrap(),
-            "((\"NATO\" OR \"OTAN\")) NOT \"expansion\""
-        );
-        assert_eq!(fts5_query("U.S.").unwrap(), "\"U S\"");
-        assert_eq!(fts5_query("санкции").unwrap(), "\"санкции\"");
-        assert_eq!(
-            fts5_query("x\" OR 1=1; --").unwrap(),
-            "\"x\" AND \"OR 1 1\""
-        );
-        assert!(fts5_query("-only").is_none());
-        assert!(fts5_query("OR").is_none());
-        assert!(fts5_query("\"\"").is_none());
     }
 }

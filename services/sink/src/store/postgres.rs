@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shared::SpeechRecord;
+use shared::{Lang, SpeechRecord};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, Postgres, QueryBuilder};
 
@@ -21,10 +21,29 @@ const EVENTS_LOCK: i64 = 0x6d66_5f65_7665_6e74;
 
 mod search;
 
+use crate::search::lexemes::document_vector;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Longest body text indexed for search (tsvector values are limited to 1 MiB).
-const MAX_INDEXED_CHARS: i32 = 250_000;
+const MAX_INDEXED_CHARS: usize = 250_000;
+
+/// The `tsv_version` of search vectors made by [`search_vector`]; rows with an older one are
+/// made again when the store opens ([`PgStore::reindex_outdated`], migration 0018).
+const SEARCH_VECTOR_VERSION: i16 = 1;
+
+/// Rows made again per statement by [`PgStore::reindex_outdated`].
+const REINDEX_BATCH: i64 = 500;
+
+/// A record's search vector (`tsvector` text): its title, and its body up to
+/// [`MAX_INDEXED_CHARS`] characters.
+fn search_vector(lang: Lang, title: &str, body: &str) -> String {
+    let indexed = body
+        .char_indices()
+        .nth(MAX_INDEXED_CHARS)
+        .map_or(body, |(end, _)| &body[..end]);
+    document_vector(lang, title, indexed)
+}
 
 /// Transactions writing one batch at once: a write is CPU in the server (`to_tsvector` and
 /// the search index), and one transaction uses one server process, so a batch is split by id
@@ -133,7 +152,54 @@ impl PgStore {
             .await
             .map_err(connect_error)?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool })
+        let store = PgStore { pool };
+        store.reindex_outdated().await?;
+        Ok(store)
+    }
+
+    /// Makes the search vectors of rows written before [`SEARCH_VECTOR_VERSION`] (by
+    /// PostgreSQL's `to_tsvector`, before migration 0018) again, as the sink makes them now, so
+    /// that every record is searched by the words its queries are made of. Once per archive;
+    /// a write of the same row meanwhile wins (it has the new version already).
+    async fn reindex_outdated(&self) -> Result<(), StoreError> {
+        let mut done = 0_usize;
+        loop {
+            let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+                "SELECT id, lang, title, body_text FROM speeches
+                 WHERE tsv_version < $1 ORDER BY id LIMIT $2",
+            )
+            .bind(SEARCH_VECTOR_VERSION)
+            .bind(REINDEX_BATCH)
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            if done == 0 {
+                tracing::info!("making the search vectors of records stored by an earlier version");
+            }
+            let ids: Vec<&str> = rows.iter().map(|(id, ..)| id.as_str()).collect();
+            let vectors: Vec<String> = rows
+                .iter()
+                .map(|(_, lang, title, body)| {
+                    let lang = lang.parse().unwrap_or(Lang::En);
+                    search_vector(lang, title, body)
+                })
+                .collect();
+            sqlx::query(
+                "UPDATE speeches s SET tsv = u.tsv::tsvector, tsv_version = $3
+                 FROM UNNEST($1::text[], $2::text[]) AS u(id, tsv)
+                 WHERE s.id = u.id AND s.tsv_version < $3",
+            )
+            .bind(&ids)
+            .bind(&vectors)
+            .bind(SEARCH_VECTOR_VERSION)
+            .execute(&self.pool)
+            .await?;
+            done += rows.len();
+            tracing::info!(records = done, "search vectors made again");
+        }
+        Ok(())
     }
 
     /// Closes the pool.
@@ -153,29 +219,11 @@ impl PgStore {
     /// The query plan (`EXPLAIN` text) of the listing or search `query`, as the store runs
     /// it: for tests and for operators checking that an archive's queries use its indexes.
     pub async fn explain_list(&self, query: &Query) -> Result<String, StoreError> {
-        let lines: Vec<String> = self
-            .list_sql("EXPLAIN ", query)
-            .await?
-            .build_query_scalar()
-            .fetch_all(&self.pool)
-            .await?;
+        let Some(mut sql) = list_sql("EXPLAIN ", query) else {
+            return Ok("no statement: the search has only stop words".to_string());
+        };
+        let lines: Vec<String> = sql.build_query_scalar().fetch_all(&self.pool).await?;
         Ok(lines.join("\n"))
-    }
-
-    /// The statement of a listing or search (`prefix` is empty, or `EXPLAIN …`); a search's
-    /// text is parsed first (one round trip).
-    async fn list_sql(
-        &self,
-        prefix: &str,
-        query: &Query,
-    ) -> Result<QueryBuilder<Postgres>, StoreError> {
-        Ok(match query.q.as_deref().map(pg_text) {
-            Some(q) => {
-                let parsed = search::parse(&self.pool, query, &q).await?;
-                search::search_sql(prefix, query, &parsed)
-            }
-            None => listing_sql(prefix, query),
-        })
     }
 
     /// The query plans (`EXPLAIN` text) of reading one record and of its versions.
@@ -263,6 +311,7 @@ impl PgStore {
         let hashes = col(&|r| pg_text(&r.record.content_hash));
         let configs = col(&|r| ts_config(r.record.lang).to_string());
         let bodies = col(&|r| pg_text(&r.body_text));
+        let vectors = col(&|r| search_vector(r.record.lang, &r.record.title, &r.body_text));
         let published: Vec<i64> = rows.iter().map(|r| r.published_us).collect();
         let versions: Vec<i32> = rows
             .iter()
@@ -270,24 +319,23 @@ impl PgStore {
             .collect();
         sqlx::query(
             "INSERT INTO speeches (id, source, doc_id, lang, kind, title, url, speakers,
-                 published_us, content_hash, version, ts_config, body_text, tsv, updated_at)
+                 published_us, content_hash, version, ts_config, body_text, tsv, tsv_version,
+                 updated_at)
              SELECT u.id, u.source, u.doc_id, u.lang, u.kind, u.title, u.url, u.speakers::jsonb,
                  u.published_us, u.content_hash, u.version, u.ts_config, u.body_text,
-                 setweight(to_tsvector(u.ts_config::regconfig, u.title), 'A')
-                     || setweight(to_tsvector(u.ts_config::regconfig, left(u.body_text, $14)), 'B'),
-                 now()
+                 u.tsv::tsvector, $15, now()
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                          $7::text[], $8::text[], $9::int8[], $10::text[], $11::int4[],
-                         $12::text[], $13::text[])
+                         $12::text[], $13::text[], $14::text[])
                   AS u(id, source, doc_id, lang, kind, title, url, speakers, published_us,
-                       content_hash, version, ts_config, body_text)
+                       content_hash, version, ts_config, body_text, tsv)
              ON CONFLICT (id) DO UPDATE SET
                  source = EXCLUDED.source, doc_id = EXCLUDED.doc_id, lang = EXCLUDED.lang,
                  kind = EXCLUDED.kind, title = EXCLUDED.title, url = EXCLUDED.url,
                  speakers = EXCLUDED.speakers, published_us = EXCLUDED.published_us,
                  content_hash = EXCLUDED.content_hash, version = EXCLUDED.version,
                  ts_config = EXCLUDED.ts_config, body_text = EXCLUDED.body_text,
-                 tsv = EXCLUDED.tsv, updated_at = now()",
+                 tsv = EXCLUDED.tsv, tsv_version = EXCLUDED.tsv_version, updated_at = now()",
         )
         .bind(&ids)
         .bind(&sources)
@@ -302,7 +350,8 @@ impl PgStore {
         .bind(&versions)
         .bind(&configs)
         .bind(&bodies)
-        .bind(MAX_INDEXED_CHARS)
+        .bind(&vectors)
+        .bind(SEARCH_VECTOR_VERSION)
         .execute(&mut *tx)
         .await?;
         // Last, so the lock is held only until the commit that follows.
@@ -362,12 +411,10 @@ impl Store for PgStore {
     }
 
     async fn list(&self, query: &Query) -> Result<Page, StoreError> {
-        let rows: Vec<ListRow> = self
-            .list_sql("", query)
-            .await?
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<ListRow> = match list_sql("", query) {
+            Some(mut sql) => sql.build_query_as().fetch_all(&self.pool).await?,
+            None => Vec::new(),
+        };
         Ok(page_of(query, rows))
     }
 
@@ -395,7 +442,10 @@ impl Store for PgStore {
     async fn count(&self, query: &Query) -> Result<u64, StoreError> {
         let mut sql: QueryBuilder<Postgres> = match query.q.as_deref().map(pg_text) {
             Some(q) => {
-                let parsed = search::parse(&self.pool, query, &q).await?;
+                let parsed = search::parse(query, &q);
+                if parsed.is_empty() {
+                    return Ok(0);
+                }
                 search::count_sql(query, &parsed)
             }
             None => {
@@ -480,6 +530,18 @@ fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &Query) {
     if let Some(until) = query.until {
         sql.push(" AND s.published_us < ")
             .push_bind(until.timestamp_micros());
+    }
+}
+
+/// The statement of a listing or search (`prefix` is empty, or `EXPLAIN …`); `None` for a
+/// search with nothing to search for (only stop words), which matches nothing.
+fn list_sql(prefix: &str, query: &Query) -> Option<QueryBuilder<Postgres>> {
+    match query.q.as_deref().map(pg_text) {
+        Some(q) => {
+            let parsed = search::parse(query, &q);
+            (!parsed.is_empty()).then(|| search::search_sql(prefix, query, &parsed))
+        }
+        None => Some(listing_sql(prefix, query)),
     }
 }
 

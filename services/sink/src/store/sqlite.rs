@@ -18,7 +18,7 @@ use super::{
     Cursor, Latest, ListRow, Page, Query, Store, StoreError, StoreOutcome, StoredEvent,
     VersionEntry, contains_pattern, page_of, plan, records_in_order,
 };
-use crate::params::fts5_query;
+use crate::search::Terms;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -103,7 +103,7 @@ impl SqliteStore {
     /// The query plan (`EXPLAIN QUERY PLAN` details, one step a line) of the listing or
     /// search `query`, as the store runs it.
     pub async fn explain_list(&self, query: &Query) -> Result<String, StoreError> {
-        let fts = query.q.as_deref().and_then(fts5_query);
+        let fts = fts5_of(query);
         let rows: Vec<(i64, i64, i64, String)> =
             list_sql("EXPLAIN QUERY PLAN ", query, fts.as_deref())
                 .build_query_as()
@@ -273,7 +273,7 @@ impl Store for SqliteStore {
     }
 
     async fn list(&self, query: &Query) -> Result<Page, StoreError> {
-        let fts = query.q.as_deref().and_then(fts5_query);
+        let fts = fts5_of(query);
         if query.q.is_some() && fts.is_none() {
             // Nothing searchable (validated away by the API; a direct caller gets no hits).
             return Ok(Page {
@@ -312,7 +312,7 @@ impl Store for SqliteStore {
     }
 
     async fn count(&self, query: &Query) -> Result<u64, StoreError> {
-        let fts = query.q.as_deref().and_then(fts5_query);
+        let fts = fts5_of(query);
         if query.q.is_some() && fts.is_none() {
             return Ok(0);
         }
@@ -381,6 +381,15 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &Query) {
         sql.push(" AND s.published_us < ")
             .push_bind(until.timestamp_micros());
     }
+}
+
+/// The FTS5 query of `query`'s search; `None` without `q` or with nothing in it to search for.
+fn fts5_of(query: &Query) -> Option<String> {
+    query
+        .q
+        .as_deref()
+        .and_then(Terms::parse)
+        .map(|terms| terms.fts5())
 }
 
 /// The statement of a listing (`prefix` is empty, or `EXPLAIN QUERY PLAN `); `fts` is the

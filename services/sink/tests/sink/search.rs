@@ -323,3 +323,94 @@ async fn an_archive_of_the_old_layout_searches_newest_first_after_migrating() {
     );
     store.close().await;
 }
+
+/// Prose written as the ministry writes (no hyphenated compounds, addresses or decimals,
+/// which PostgreSQL's tokeniser keeps whole): the sink's search vector is PostgreSQL's own
+/// `to_tsvector` of the title (weight A) and body (weight B), lexeme for lexeme and position
+/// for position, so `ts_headline` marks the words the sink's queries find.
+#[tokio::test]
+async fn the_sinks_search_vectors_are_postgresqls_for_prose() {
+    let cases = [
+        (
+            Lang::En,
+            "Foreign Minister Sergey Lavrov's remarks at the G20 ministerial meeting",
+            "Colleagues, we have discussed the situation in the Middle East and the \
+             prospects of strategic stability. Russia's position has not changed since 2023: \
+             the sanctions imposed by Washington and Brussels are illegitimate. Question: \
+             Will the negotiations resume? Sergey Lavrov: We are ready for talks, as we have \
+             always been, provided our partners respect the agreements they signed.",
+        ),
+        (
+            Lang::Ru,
+            "Выступление Министра иностранных дел России С.В.Лаврова на заседании СМИД ШОС",
+            "Уважаемые коллеги, мы обсудили ситуацию на Ближнем Востоке и перспективы \
+             стратегической стабильности. Позиция России не изменилась с 2023 года: \
+             санкции, введённые Вашингтоном и Брюсселем, нелегитимны. Вопрос: возобновятся \
+             ли переговоры? С.В.Лавров: Мы готовы к переговорам, как всегда были, если наши \
+             партнёры уважают подписанные ими договорённости, включая решения NATO и \
+             Security Council.",
+        ),
+    ];
+    let db = crate::support::PgDb::create().await;
+    let mut conn = {
+        use sqlx::Connection as _;
+        sqlx::PgConnection::connect(&db.url)
+            .await
+            .expect("connect to the test database")
+    };
+    for (lang, title, body) in cases {
+        let config = match lang {
+            Lang::En => "english",
+            _ => "russian",
+        };
+        let (ours, theirs): (String, String) = sqlx::query_as(
+            "SELECT $1::tsvector::text,
+                 (setweight(to_tsvector($2::regconfig, $3), 'A')
+                  || setweight(to_tsvector($2::regconfig, $4), 'B'))::text",
+        )
+        .bind(sink::search::lexemes::document_vector(lang, title, body))
+        .bind(config)
+        .bind(title)
+        .bind(body)
+        .fetch_one(&mut conn)
+        .await
+        .expect("vectors");
+        assert_eq!(ours, theirs, "{lang:?}");
+    }
+    drop(conn);
+    db.drop_db().await;
+}
+
+/// Records whose search vectors PostgreSQL made (before migration 0018) get the sink's when
+/// the store opens, and are found by the sink's queries.
+#[tokio::test]
+async fn records_indexed_by_an_earlier_version_are_indexed_again_when_the_store_opens() {
+    let db = crate::support::PgDb::create().await;
+    let records = generated(12, 5_000);
+    let store = sink::store::PgStore::open(&db.url).await.expect("open");
+    store.store_batch(&records).await.expect("write");
+    store.close().await;
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+        // As an earlier version left them: vectors of other words, version 0.
+        sqlx::query(
+            "UPDATE speeches SET tsv = to_tsvector('simple', 'elsewhere'), tsv_version = 0",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("age the rows");
+    }
+    let store = sink::store::PgStore::open(&db.url).await.expect("reopen");
+    assert_eq!(
+        walk(&store, search("economy", 5)).await.len(),
+        records.len(),
+        "every record is found by its words again"
+    );
+    assert_eq!(
+        store.count(&search("elsewhere", 5)).await.expect("count"),
+        0
+    );
+    store.close().await;
+    db.drop_db().await;
+}

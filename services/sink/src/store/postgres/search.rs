@@ -2,10 +2,9 @@
 //!
 //! A search is one branch per language, each naming that language's search expression
 //! `(CASE WHEN lang = 'xx' THEN tsv END)` so that it runs on the language's GIN index and is
-//! planned with the language's own statistics (migration 0016). The searched text is parsed
-//! into a `tsquery` once per language before the statement ([`parse`]) and bound as a
-//! constant: `websearch_to_tsquery` is only `STABLE`, so written into the statement it was
-//! parsed again for every row a branch filtered, ranked or quoted.
+//! planned with the language's own statistics (migration 0016). The searched text becomes a
+//! `tsquery` per language in the sink ([`parse`], by the code that makes the records' search
+//! vectors, [`crate::search::lexemes`]) and is bound as a constant.
 //!
 //! The newest [`SEARCH_RANK_WINDOW`] matches are ranked by relevance (`ts_rank`); older
 //! matches follow, newest first. Records and snippets are read for the returned page only.
@@ -19,7 +18,9 @@ use shared::Lang;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::push_filters;
-use crate::store::{Cursor, Query, SEARCH_RANK_WINDOW, records_in_order, ts_config};
+use crate::search::Terms;
+use crate::search::lexemes::{TsQuery, tsquery};
+use crate::store::{Cursor, Query, SEARCH_RANK_WINDOW, records_in_order};
 
 /// The options of `ts_headline` for snippets.
 const HEADLINE_OPTIONS: &str = "'StartSel=<mark>, StopSel=</mark>, MaxWords=32, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"'";
@@ -38,9 +39,9 @@ const SNIPPET_WINDOW_BEFORE: i32 = 250;
 /// prefix (longer than any word, so a word cut at the prefix's end is whole in the rest).
 const SNIPPET_OVERLAP_CHARS: i32 = 100;
 
-/// The searched languages with the search text parsed by each one's configuration
-/// (`tsquery` text; empty when the text has no searchable word in that language).
-pub(super) type Parsed = Vec<(Lang, String)>;
+/// The searched languages with the search as each one's `tsquery`; languages where the
+/// search has only stop words are left out.
+pub(super) type Parsed = Vec<(Lang, TsQuery)>;
 
 /// The latest versions' JSON of the records `ids`, in that order (for a cached search page).
 pub(super) async fn records(
@@ -57,80 +58,33 @@ pub(super) async fn records(
     Ok(records_in_order(ids, rows))
 }
 
-/// The languages `query` searches.
-fn languages(query: &Query) -> Vec<Lang> {
-    query.lang.map_or_else(|| Lang::ALL.to_vec(), |l| vec![l])
-}
-
-/// The lexemes a match must contain somewhere (those not under `!`), from a `tsquery`'s text
-/// (`'court' & !( 'rule' <-> 'law' ) | 'negoti':*`), for finding where a snippet may start.
-pub(super) fn positive_lexemes(tsquery: &str) -> Vec<String> {
-    let mut lexemes: Vec<String> = Vec::new();
-    // Whether each open group is negated, and whether a `!` waits for its operand.
-    let mut groups: Vec<bool> = Vec::new();
-    let mut not = false;
-    let mut chars = tsquery.chars();
-    while let Some(c) = chars.next() {
-        let negated = not || groups.last().copied().unwrap_or(false);
-        match c {
-            '!' => not = !not,
-            '(' => {
-                groups.push(negated);
-                not = false;
-            }
-            ')' => {
-                groups.pop();
-            }
-            '\'' => {
-                // A quoted lexeme; a quote inside is doubled, a backslash escapes.
-                let mut lexeme = String::new();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => lexeme.extend(chars.next()),
-                        '\'' if chars.as_str().starts_with('\'') => {
-                            chars.next();
-                            lexeme.push('\'');
-                        }
-                        '\'' => break,
-                        c => lexeme.push(c),
-                    }
-                }
-                if !negated && !lexeme.is_empty() && !lexemes.contains(&lexeme) {
-                    lexemes.push(lexeme);
-                }
-                not = false;
-            }
-            _ => {}
-        }
-    }
-    lexemes
-}
-
-/// Parses `q` with the text search configuration of every language `query` searches, in one
-/// round trip.
-pub(super) async fn parse(pool: &PgPool, query: &Query, q: &str) -> Result<Parsed, sqlx::Error> {
-    let langs = languages(query);
-    let configs: Vec<&str> = langs.iter().map(|l| ts_config(*l)).collect();
-    let parsed: Vec<String> = sqlx::query_scalar(
-        "SELECT websearch_to_tsquery(u.c::regconfig, $2)::text
-         FROM UNNEST($1::text[]) WITH ORDINALITY AS u(c, n) ORDER BY u.n",
-    )
-    .bind(&configs)
-    .bind(q)
-    .fetch_all(pool)
-    .await?;
-    Ok(langs.into_iter().zip(parsed).collect())
+/// `q` as a `tsquery` in every language `query` searches; empty when nothing is left to
+/// search for in any of them.
+pub(super) fn parse(query: &Query, q: &str) -> Parsed {
+    let Some(terms) = Terms::parse(q) else {
+        return Vec::new();
+    };
+    let langs = query.lang.map_or_else(|| Lang::ALL.to_vec(), |l| vec![l]);
+    langs
+        .into_iter()
+        .filter_map(|lang| Some((lang, tsquery(lang, &terms)?)))
+        .collect()
 }
 
 /// `WHERE` of one language's branch: its search expression (as indexed by migration 0016)
 /// matching its parsed query, and the filters of `query`.
-fn push_branch_where(sql: &mut QueryBuilder<Postgres>, query: &Query, lang: Lang, tsquery: &str) {
+fn push_branch_where(
+    sql: &mut QueryBuilder<Postgres>,
+    query: &Query,
+    lang: Lang,
+    tsquery: &TsQuery,
+) {
     // The language is a constant of a closed set, never input.
     let code = lang.as_str();
     sql.push(format!(
         " WHERE s.lang = '{code}' AND (CASE WHEN s.lang = '{code}' THEN s.tsv END) @@ "
     ))
-    .push_bind(tsquery.to_string())
+    .push_bind(tsquery.text.clone())
     .push("::tsquery");
     push_filters(
         sql,
@@ -161,9 +115,9 @@ pub(super) fn search_sql(prefix: &str, query: &Query, parsed: &Parsed) -> QueryB
             sql.push(" UNION ALL ");
         }
         sql.push("(SELECT s.id, s.published_us, s.tsv, s.ts_config, ")
-            .push_bind(tsquery.clone())
+            .push_bind(tsquery.text.clone())
             .push("::tsquery AS query, ")
-            .push_bind(positive_lexemes(tsquery))
+            .push_bind(tsquery.lexemes.clone())
             .push("::text[] AS words FROM speeches s");
         push_branch_where(&mut sql, query, *lang, tsquery);
         sql.push(" ORDER BY s.published_us DESC, s.id DESC LIMIT ")
@@ -218,30 +172,4 @@ pub(super) fn count_sql(query: &Query, parsed: &Parsed) -> QueryBuilder<Postgres
     }
     sql.push(") c");
     sql
-}
-
-#[cfg(test)]
-mod tests {
-    use super::positive_lexemes;
-
-    #[test]
-    fn lexemes_a_match_must_contain() {
-        assert_eq!(positive_lexemes("'court'"), vec!["court"]);
-        assert_eq!(
-            positive_lexemes("'strateg' <-> 'stabil' | 'negoti':*"),
-            vec!["strateg", "stabil", "negoti"]
-        );
-        assert_eq!(positive_lexemes("'court' & !'rule'"), vec!["court"]);
-        assert_eq!(
-            positive_lexemes("'court' & !( 'rule' <-> 'law' ) & 'sanction'"),
-            vec!["court", "sanction"]
-        );
-        assert_eq!(positive_lexemes("!!'twice'"), vec!["twice"]);
-        assert_eq!(
-            positive_lexemes("'o''neil' & 'a\\\\b'"),
-            vec!["o'neil", "a\\b"]
-        );
-        assert_eq!(positive_lexemes("'санкци' & 'санкци'"), vec!["санкци"]);
-        assert!(positive_lexemes("").is_empty());
-    }
 }
