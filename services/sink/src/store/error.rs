@@ -49,6 +49,11 @@ pub enum StoreError {
     /// A record could not be encoded or a stored one decoded.
     #[error("record JSON error: {0}")]
     Json(#[from] serde_json::Error),
+    /// A write was stopped before its transaction began because the sink is shutting down.
+    #[error(
+        "the write was stopped before it began: the sink is shutting down; its records stay unacknowledged and are delivered again"
+    )]
+    Stopped,
 }
 
 impl StoreError {
@@ -62,6 +67,7 @@ impl StoreError {
                 !is_tls_refusal(source) && sqlx_error_is_transient(source)
             }
             StoreError::Query(source) => sqlx_error_is_transient(source),
+            StoreError::Stopped => true,
             StoreError::Migrate(sqlx::migrate::MigrateError::Execute(source)) => {
                 sqlx_error_is_transient(source)
             }

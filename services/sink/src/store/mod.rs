@@ -22,7 +22,8 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use rows::sort_key;
 pub(crate) use rows::{
-    Latest, ListRow, Row, contains_pattern, page_of, plan, records_in_order, ts_config,
+    Derived, Latest, ListRow, Row, contains_pattern, derive_columns, page_of, plan,
+    records_in_order, ts_config,
 };
 pub use sqlite::SqliteStore;
 

@@ -8,10 +8,37 @@ use shared::{Lang, SpeechRecord};
 
 use super::{Cursor, Hit, Page, Query, StoreOutcome};
 
-/// The columns derived from a record.
+/// The columns made from a record alone, before a write's transaction begins (so that the
+/// transaction waits for no CPU work): its JSON, sort key, speakers and searchable body.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Derived {
+    pub json: String,
+    pub published_us: i64,
+    pub speakers_json: String,
+    pub body_text: String,
+}
+
+/// [`Derived`] of each record, in order.
+pub(crate) fn derive_columns(records: &[SpeechRecord]) -> Result<Vec<Derived>, serde_json::Error> {
+    records
+        .iter()
+        .map(|record| {
+            Ok(Derived {
+                json: serde_json::to_string(record)?,
+                published_us: sort_key(record),
+                speakers_json: serde_json::to_string(&record.speakers)?,
+                body_text: body_text(record),
+            })
+        })
+        .collect()
+}
+
+/// A version to write: the record, its place in the batch, its version number and columns.
 #[derive(Debug, Clone)]
 pub(crate) struct Row<'a> {
     pub record: &'a SpeechRecord,
+    /// Its index in the batch.
+    pub index: usize,
     pub version: i64,
     pub json: String,
     pub published_us: i64,
@@ -55,16 +82,18 @@ impl Latest {
 /// `(id, content_hash)` stored before. The history never goes back: a hash seen before for
 /// that id (a late redelivery of an older version) is `Unchanged`, and so is content fetched
 /// before the latest stored version's page (an older fetch delayed behind a newer one, e.g.
-/// two sinks catching up after a database outage).
+/// two sinks catching up after a database outage). `derived` holds each record's columns, in
+/// order ([`derive_columns`]).
 pub(crate) fn plan<'a>(
     records: &'a [SpeechRecord],
+    derived: Vec<Derived>,
     mut latest: HashMap<String, Latest>,
     mut known: HashSet<(String, String)>,
-) -> Result<Plan<'a>, serde_json::Error> {
+) -> Plan<'a> {
     let mut plan = Plan::default();
     let mut latest_index: HashMap<&str, usize> = HashMap::new();
     let mut order: Vec<&str> = Vec::new();
-    for record in records {
+    for (index, (record, derived)) in records.iter().zip(derived).enumerate() {
         let key = (record.id.clone(), record.content_hash.clone());
         let outcome = match latest.get(&record.id) {
             Some(l) if l.content_hash == record.content_hash => StoreOutcome::Unchanged,
@@ -92,11 +121,12 @@ pub(crate) fn plan<'a>(
         known.insert(key);
         plan.versions.push(Row {
             record,
+            index,
             version,
-            json: serde_json::to_string(record)?,
-            published_us: sort_key(record),
-            speakers_json: serde_json::to_string(&record.speakers)?,
-            body_text: body_text(record),
+            json: derived.json,
+            published_us: derived.published_us,
+            speakers_json: derived.speakers_json,
+            body_text: derived.body_text,
         });
         if latest_index
             .insert(record.id.as_str(), plan.versions.len() - 1)
@@ -109,7 +139,7 @@ pub(crate) fn plan<'a>(
         .into_iter()
         .filter_map(|id| latest_index.get(id).copied())
         .collect();
-    Ok(plan)
+    plan
 }
 
 /// The sort key: publication time, or fetch time when the page showed none, in
@@ -240,7 +270,7 @@ mod tests {
             ("c".to_string(), "old".to_string()),
             ("c".to_string(), "new".to_string()),
         ]);
-        let plan = plan(&records, latest, known).unwrap();
+        let plan = plan(&records, derive_columns(&records).unwrap(), latest, known);
         assert_eq!(
             plan.outcomes,
             vec![
@@ -265,13 +295,25 @@ mod tests {
             "a".to_string(),
             Latest::new("rev2".into(), 1, Some(&newer_fetch.to_rfc3339())),
         )]);
-        let skipped = plan(std::slice::from_ref(&older), latest.clone(), HashSet::new()).unwrap();
+        let older = std::slice::from_ref(&older);
+        let skipped = plan(
+            older,
+            derive_columns(older).unwrap(),
+            latest.clone(),
+            HashSet::new(),
+        );
         assert_eq!(skipped.outcomes, vec![StoreOutcome::Unchanged]);
         assert!(skipped.versions.is_empty());
         // Fetched later than the stored version: a new version.
         let mut later = record("a", "rev3");
         later.fetched_at = newer_fetch + chrono::Duration::seconds(6);
-        let stored = plan(std::slice::from_ref(&later), latest, HashSet::new()).unwrap();
+        let later = std::slice::from_ref(&later);
+        let stored = plan(
+            later,
+            derive_columns(later).unwrap(),
+            latest,
+            HashSet::new(),
+        );
         assert_eq!(stored.outcomes, vec![StoreOutcome::NewVersion]);
     }
 

@@ -16,7 +16,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
     Cursor, Latest, ListRow, Page, Query, Store, StoreError, StoreOutcome, StoredEvent,
-    VersionEntry, contains_pattern, page_of, plan, records_in_order,
+    VersionEntry, contains_pattern, derive_columns, page_of, plan, records_in_order,
 };
 use crate::search::Terms;
 
@@ -140,6 +140,7 @@ impl Store for SqliteStore {
         }
         let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
         let ids_json = serde_json::to_string(&ids)?;
+        let derived = derive_columns(records)?;
         // IMMEDIATE: take the write lock now, so two writers wait instead of deadlocking.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let latest: Vec<LatestRow> = sqlx::query_as(
@@ -171,7 +172,7 @@ impl Store for SqliteStore {
             })
             .collect();
         let known: HashSet<(String, String)> = known.into_iter().collect();
-        let plan = plan(records, latest, known)?;
+        let plan = plan(records, derived, latest, known);
         let now = Utc::now().to_rfc3339();
         for row in &plan.versions {
             sqlx::query(
