@@ -72,11 +72,17 @@ impl Prepared {
             })
         })
         .await;
-        match prepared {
-            Ok(prepared) => prepared,
-            Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
-            Err(_) => Err(StoreError::Stopped),
-        }
+        joined(prepared)?
+    }
+}
+
+/// The output of a task of a write: its panic goes on, and a task stopped because the runtime
+/// is shutting down is [`StoreError::Stopped`].
+fn joined<T>(result: Result<T, tokio::task::JoinError>) -> Result<T, StoreError> {
+    match result {
+        Ok(output) => Ok(output),
+        Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+        Err(_) => Err(StoreError::Stopped),
     }
 }
 
@@ -422,11 +428,18 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         let groups = writer_groups(records, PARALLEL_WRITERS, SPLIT_FROM);
-        let results = futures_util::future::try_join_all(groups.iter().map(|group| async {
-            let records = group.iter().map(|&i| records[i].clone()).collect();
-            self.store_group(Prepared::new(records).await?).await
-        }))
-        .await?;
+        // Each group on a task of its own, so that one group's statements are encoded and its
+        // results read on another core while the other's transaction runs.
+        let tasks = groups.iter().map(|group| {
+            let records: Vec<SpeechRecord> = group.iter().map(|&i| records[i].clone()).collect();
+            let store = self.clone();
+            let task = tokio::spawn(async move {
+                let prepared = Prepared::new(records).await?;
+                store.store_group(prepared).await
+            });
+            async move { joined(task.await)? }
+        });
+        let results = futures_util::future::try_join_all(tasks).await?;
         let mut outcomes = vec![StoreOutcome::Unchanged; records.len()];
         for (group, result) in groups.iter().zip(results) {
             for (&i, outcome) in group.iter().zip(result) {
