@@ -11,6 +11,7 @@
 //! and a query. Every word takes a position, stop words too, so a phrase keeps its distances
 //! (`"minister of foreign affairs"` is `'minist' <2> 'foreign' <-> 'affair'`).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 
@@ -148,15 +149,13 @@ fn stem(lang: Lang, lower: &str) -> Option<String> {
     if dictionary.stop_words.contains(lower) {
         return None;
     }
-    if lang == Lang::Ru && lower.contains('ё') {
-        return Some(
-            dictionary
-                .stemmer
-                .stem(&lower.replace('ё', "е"))
-                .into_owned(),
-        );
-    }
-    Some(dictionary.stemmer.stem(lower).into_owned())
+    // Russian stems ё as е (as PostgreSQL's Russian stemmer does).
+    let lower: Cow<'_, str> = if lang == Lang::Ru && lower.contains('ё') {
+        Cow::Owned(lower.replace('ё', "е"))
+    } else {
+        Cow::Borrowed(lower)
+    };
+    Some(dictionary.stemmer.stem(&lower).into_owned())
 }
 
 /// A `tsvector` weight.

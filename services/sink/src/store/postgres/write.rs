@@ -47,7 +47,9 @@ struct Prepared {
 impl Prepared {
     /// Makes the columns on a blocking thread (~0.1 ms of CPU a record, most of it the search
     /// vector) before any transaction begins, so that a transaction never waits for the sink's
-    /// CPU and the groups of a batch are prepared on different cores.
+    /// CPU and the groups of a batch are prepared on different cores. Records that turn out
+    /// unchanged get their columns too: which ones they are is known only inside the
+    /// transaction, and redelivered batches are rare.
     async fn new(records: Vec<SpeechRecord>) -> Result<Prepared, StoreError> {
         let prepared = tokio::task::spawn_blocking(move || {
             let derived = derive_columns(&records)?;
