@@ -23,6 +23,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 use shared::Lang;
 use shared::text::lowercase;
 
+use super::tsvector::{TsVector, Weight, Writer};
 use super::{Phrase, Terms, words_of};
 
 /// Highest position PostgreSQL keeps (later words share it).
@@ -158,21 +159,15 @@ fn stem(lang: Lang, lower: &str) -> Option<String> {
     Some(dictionary.stemmer.stem(&lower).into_owned())
 }
 
-/// A `tsvector` weight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Weight {
-    /// The title's words.
-    A,
-    /// The body's words.
-    B,
-}
+/// A word of a vector: its lexeme's number, position and weight.
+type Entry = (u32, u16, Weight);
 
-/// The search vector of a record as `tsvector` text: the title's words with weight A, then
-/// the body's with weight B, positions counted over both.
-pub fn document_vector(lang: Lang, title: &str, body: &str) -> String {
+/// The search vector of a record: the title's words with weight A, then the body's with
+/// weight B, positions counted over both.
+pub fn document_vector(lang: Lang, title: &str, body: &str) -> TsVector {
     with_lexicon(lang, |lexicon| {
         // (lexeme number, position, weight) of every word that is not a stop word.
-        let mut entries: Vec<(u32, u16, Weight)> = Vec::with_capacity(body.len() / 8);
+        let mut entries: Vec<Entry> = Vec::with_capacity(body.len() / 8);
         let mut position: u16 = 0;
         for (text, weight) in [(title, Weight::A), (body, Weight::B)] {
             for word in words_of(text) {
@@ -183,12 +178,15 @@ pub fn document_vector(lang: Lang, title: &str, body: &str) -> String {
             }
         }
         entries.sort_unstable();
-        let mut vector = String::with_capacity(entries.len() * 8);
-        for same in entries.chunk_by(|a, b| a.0 == b.0) {
-            if !vector.is_empty() {
-                vector.push(' ');
-            }
-            push_quoted(&mut vector, &lexicon.lexemes[same[0].0 as usize]);
+        // Each lexeme's entries, the lexemes in byte order as the server keeps them.
+        let mut lexemes: Vec<(&str, &[Entry])> = entries
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|same| (&*lexicon.lexemes[same[0].0 as usize], same))
+            .collect();
+        lexemes.sort_unstable_by_key(|&(lexeme, _)| lexeme.as_bytes());
+        let mut vector = Writer::new(lexemes.len(), entries.len() * 3 + lexemes.len() * 10);
+        for (lexeme, same) in lexemes {
+            vector.lexeme(lexeme);
             let mut last = 0;
             for (i, &(_, position, weight)) in same.iter().enumerate() {
                 // Words past the last position all share it: PostgreSQL keeps it once.
@@ -196,11 +194,10 @@ pub fn document_vector(lang: Lang, title: &str, body: &str) -> String {
                     continue;
                 }
                 last = position;
-                let separator = if i == 0 { ':' } else { ',' };
-                let _ = write!(vector, "{separator}{position}{weight:?}");
+                vector.position(position, weight);
             }
         }
-        vector
+        vector.finish()
     })
 }
 
@@ -329,7 +326,8 @@ mod tests {
             Lang::En,
             "Lavrov's remarks",
             "The Minister's remarks on foreign-policy, 2.5 times",
-        );
+        )
+        .to_text();
         assert_eq!(
             entries(&vector),
             vec![
@@ -343,17 +341,17 @@ mod tests {
                 "'time':13B",
             ]
         );
-        assert_eq!(document_vector(Lang::En, "", ""), "");
+        assert_eq!(document_vector(Lang::En, "", "").to_text(), "");
     }
 
     #[test]
     fn a_vector_keeps_what_postgresql_keeps() {
         let body = "word ".repeat(20_000);
-        let vector = document_vector(Lang::En, "", &body);
+        let vector = document_vector(Lang::En, "", &body).to_text();
         let positions: Vec<&str> = vector.trim_start_matches("'word':").split(',').collect();
         assert_eq!(positions.len(), MAX_POSITIONS_PER_LEXEME);
         assert_eq!(positions[0], "1B");
-        let late = document_vector(Lang::En, "", &format!("{}late", "x ".repeat(20_000)));
+        let late = document_vector(Lang::En, "", &format!("{}late", "x ".repeat(20_000))).to_text();
         assert!(late.contains("'late':16383B"), "{late}");
     }
 

@@ -4,6 +4,7 @@
 //! search vector of a record, made by the same code as the query's words.
 
 pub mod lexemes;
+pub mod tsvector;
 
 use shared::text::is_alphanumeric;
 

@@ -192,6 +192,12 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        // Full-text rows are written after the loop in ascending key order: FTS5 flushes its
+        // pending terms to a new segment whenever a write's rowid is not above the previous
+        // one, so rows in publication order (random, or newest first in a backfill) would make
+        // a segment per record and merges without end.
+        let mut moved_from = Vec::new();
+        let mut searchable = Vec::with_capacity(plan.latest.len());
         for &index in &plan.latest {
             let row = &plan.versions[index];
             let r = row.record;
@@ -236,15 +242,23 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
             if let Some((old_key, _)) = old {
-                sqlx::query("DELETE FROM speeches_fts WHERE rowid = ?1")
-                    .bind(old_key)
-                    .execute(&mut *tx)
-                    .await?;
+                moved_from.push(old_key);
             }
+            searchable.push((key, &r.title, &row.body_text));
+        }
+        moved_from.sort_unstable();
+        for old_key in moved_from {
+            sqlx::query("DELETE FROM speeches_fts WHERE rowid = ?1")
+                .bind(old_key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        searchable.sort_unstable_by_key(|&(key, ..)| key);
+        for (key, title, body) in searchable {
             sqlx::query("INSERT INTO speeches_fts (rowid, title, body) VALUES (?1, ?2, ?3)")
                 .bind(key)
-                .bind(&r.title)
-                .bind(&row.body_text)
+                .bind(title)
+                .bind(body)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -6,8 +6,10 @@ use std::collections::{HashMap, HashSet};
 
 use shared::{Lang, SpeechRecord};
 
+use super::upkeep::WRITE_PENDING_LIMIT_KB;
 use super::{PgStore, pg_text};
 use crate::search::lexemes::document_vector;
+use crate::search::tsvector::TsVector;
 use crate::store::{
     Derived, Latest, Row, StoreError, StoreOutcome, derive_columns, plan, ts_config,
 };
@@ -26,9 +28,8 @@ const SEARCH_VECTOR_VERSION: i16 = 1;
 /// Rows made again per statement by [`PgStore::reindex_outdated`].
 const REINDEX_BATCH: i64 = 500;
 
-/// A record's search vector (`tsvector` text): its title, and its body up to
-/// [`MAX_INDEXED_CHARS`] characters.
-fn search_vector(lang: Lang, title: &str, body: &str) -> String {
+/// A record's search vector: its title, and its body up to [`MAX_INDEXED_CHARS`] characters.
+fn search_vector(lang: Lang, title: &str, body: &str) -> TsVector {
     let indexed = body
         .char_indices()
         .nth(MAX_INDEXED_CHARS)
@@ -41,7 +42,7 @@ fn search_vector(lang: Lang, title: &str, body: &str) -> String {
 struct Prepared {
     records: Vec<SpeechRecord>,
     derived: Vec<Derived>,
-    vectors: Vec<String>,
+    vectors: Vec<TsVector>,
 }
 
 impl Prepared {
@@ -87,6 +88,22 @@ const PARALLEL_WRITERS: usize = 2;
 /// Batches smaller than this are written in one transaction (the live pipeline's usual case).
 const SPLIT_FROM: usize = 32;
 
+/// The latest stored version of each of a group's ids (`$1`), locked until the commit.
+const LATEST_SQL: &str = "SELECT s.id, s.content_hash, s.version, \
+     v.record::jsonb ->> 'fetched_at' AS fetched_at \
+     FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version \
+     WHERE s.id = ANY($1) FOR UPDATE OF s";
+
+/// Which of a group's `(id, content_hash)` pairs (`$1`, `$2`) are stored already, each looked
+/// up by the `(id, content_hash)` index. `WHERE id = ANY($1)` alone matches every version of
+/// an id, and without statistics (a new archive, autovacuum off) the planner took it for a
+/// large share of the table and read all of it, once a group: writes slowed as the archive
+/// grew.
+const KNOWN_SQL: &str = "SELECT u.id, u.content_hash \
+     FROM UNNEST($1::text[], $2::text[]) AS u(id, content_hash) \
+     WHERE EXISTS (SELECT 1 FROM speech_versions v \
+                   WHERE v.id = u.id AND v.content_hash = u.content_hash)";
+
 #[derive(sqlx::FromRow)]
 struct LatestRow {
     id: String,
@@ -106,6 +123,7 @@ impl PgStore {
         if records.is_empty() {
             return Ok(Vec::new());
         }
+        self.upkeep.wait_for_room().await;
         let groups = writer_groups(records, PARALLEL_WRITERS, SPLIT_FROM);
         // Each group on a task of its own, so that one group's statements are encoded and its
         // results read on another core while the other's transaction runs.
@@ -125,7 +143,35 @@ impl PgStore {
                 outcomes[i] = outcome;
             }
         }
+        let written = outcomes
+            .iter()
+            .filter(|o| **o != StoreOutcome::Unchanged)
+            .count();
+        self.upkeep.written(written as u64);
         Ok(outcomes)
+    }
+
+    /// The query plans (`EXPLAIN` text) of the lookups a write of `records` makes before it
+    /// writes: their latest versions, and which of their contents are stored already.
+    pub async fn explain_write_lookups(
+        &self,
+        records: &[SpeechRecord],
+    ) -> Result<String, StoreError> {
+        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        let hashes: Vec<String> = records.iter().map(|r| pg_text(&r.content_hash)).collect();
+        let mut lines: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {LATEST_SQL}")))
+                .bind(&ids)
+                .fetch_all(&self.pool)
+                .await?;
+        lines.extend(
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!("EXPLAIN {KNOWN_SQL}")))
+                .bind(&ids)
+                .bind(&hashes)
+                .fetch_all(&self.pool)
+                .await?,
+        );
+        Ok(lines.join("\n"))
     }
 
     /// Makes the search vectors of rows written before [`SEARCH_VECTOR_VERSION`] (by
@@ -150,7 +196,7 @@ impl PgStore {
                 tracing::info!("making the search vectors of records stored by an earlier version");
             }
             let ids: Vec<&str> = rows.iter().map(|(id, ..)| id.as_str()).collect();
-            let vectors: Vec<String> = rows
+            let vectors: Vec<TsVector> = rows
                 .iter()
                 .map(|(_, lang, title, body)| {
                     // Every stored code is one this sink writes; a code it does not know (put
@@ -160,8 +206,8 @@ impl PgStore {
                 })
                 .collect();
             sqlx::query(
-                "UPDATE speeches s SET tsv = u.tsv::tsvector, tsv_version = $3
-                 FROM UNNEST($1::text[], $2::text[]) AS u(id, tsv)
+                "UPDATE speeches s SET tsv = u.tsv, tsv_version = $3
+                 FROM UNNEST($1::text[], $2::tsvector[]) AS u(id, tsv)
                  WHERE s.id = u.id AND s.tsv_version < $3",
             )
             .bind(&ids)
@@ -186,19 +232,16 @@ impl PgStore {
         let records = records.as_slice();
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
         let mut tx = self.pool.begin().await?;
-        let latest: Vec<LatestRow> = sqlx::query_as(
-            "SELECT s.id, s.content_hash, s.version, v.record::jsonb ->> 'fetched_at' AS fetched_at
-             FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version
-             WHERE s.id = ANY($1) FOR UPDATE OF s",
-        )
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?;
-        let known: Vec<(String, String)> =
-            sqlx::query_as("SELECT id, content_hash FROM speech_versions WHERE id = ANY($1)")
-                .bind(&ids)
-                .fetch_all(&mut *tx)
-                .await?;
+        let latest: Vec<LatestRow> = sqlx::query_as(LATEST_SQL)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+        let hashes: Vec<String> = records.iter().map(|r| pg_text(&r.content_hash)).collect();
+        let known: Vec<(String, String)> = sqlx::query_as(KNOWN_SQL)
+            .bind(&ids)
+            .bind(&hashes)
+            .fetch_all(&mut *tx)
+            .await?;
         let latest: HashMap<String, Latest> = latest
             .into_iter()
             .map(|r| {
@@ -214,6 +257,14 @@ impl PgStore {
             return Ok(plan.outcomes);
         }
 
+        if self.upkeep.is_active() {
+            // The upkeep merges the search indexes' new entries: this transaction leaves them
+            // pending rather than merging in line when the list is full.
+            sqlx::query("SELECT set_config('gin_pending_list_limit', $1, true)")
+                .bind(WRITE_PENDING_LIMIT_KB)
+                .execute(&mut *tx)
+                .await?;
+        }
         let v_ids: Vec<String> = plan.versions.iter().map(|r| r.record.id.clone()).collect();
         let v_versions: Vec<i32> = plan
             .versions
@@ -251,7 +302,7 @@ impl PgStore {
         let hashes = col(&|r| pg_text(&r.record.content_hash));
         let configs = col(&|r| ts_config(r.record.lang).to_string());
         let bodies = col(&|r| pg_text(&r.body_text));
-        let vectors: Vec<&str> = rows.iter().map(|r| vectors[r.index].as_str()).collect();
+        let vectors: Vec<&TsVector> = rows.iter().map(|r| &vectors[r.index]).collect();
         let published: Vec<i64> = rows.iter().map(|r| r.published_us).collect();
         let versions: Vec<i32> = rows
             .iter()
@@ -263,10 +314,10 @@ impl PgStore {
                  updated_at)
              SELECT u.id, u.source, u.doc_id, u.lang, u.kind, u.title, u.url, u.speakers::jsonb,
                  u.published_us, u.content_hash, u.version, u.ts_config, u.body_text,
-                 u.tsv::tsvector, $15, now()
+                 u.tsv, $15, now()
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                          $7::text[], $8::text[], $9::int8[], $10::text[], $11::int4[],
-                         $12::text[], $13::text[], $14::text[])
+                         $12::text[], $13::text[], $14::tsvector[])
                   AS u(id, source, doc_id, lang, kind, title, url, speakers, published_us,
                        content_hash, version, ts_config, body_text, tsv)
              ON CONFLICT (id) DO UPDATE SET
