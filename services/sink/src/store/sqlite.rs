@@ -28,10 +28,16 @@ const GET_SQL: &str = "SELECT record FROM speeches WHERE id = ?1";
 /// Every version of one record.
 const VERSIONS_SQL: &str = "SELECT version, content_hash, stored_at, record FROM speech_versions WHERE id = ?1 ORDER BY version";
 
-/// SQLite store (WAL journal, one file).
+/// Page cache of the store's writing connection, in KiB (SQLite's default is 2 MB): a write
+/// reads the full-text index's segments and the tables' B-trees it extends, and through the
+/// small cache re-read them from the OS at every batch.
+const WRITER_CACHE_KIB: &str = "-32768";
+
+/// SQLite store (WAL journal, one file): a pool of readers, and one writing connection.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -81,17 +87,25 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let connect_error = |source| StoreError::Connect {
+            url: format!("sqlite://{}", path.display()),
+            source,
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(|source| StoreError::Connect {
-                url: format!("sqlite://{}", path.display()),
-                source,
-            })?;
+            .map_err(connect_error)?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        // SQLite writes one transaction at a time: one connection, with a larger cache.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.pragma("cache_size", WRITER_CACHE_KIB))
+            .await
+            .map_err(connect_error)?;
+        Ok(SqliteStore { pool, writer })
     }
 
     /// Refreshes the query planner's statistics (`ANALYZE`).
@@ -127,8 +141,9 @@ impl SqliteStore {
         Ok(plan_text(rows))
     }
 
-    /// Closes the pool.
+    /// Closes the connections.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
@@ -142,7 +157,7 @@ impl Store for SqliteStore {
         let ids_json = serde_json::to_string(&ids)?;
         let derived = derive_columns(records)?;
         // IMMEDIATE: take the write lock now, so two writers wait instead of deadlocking.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let latest: Vec<LatestRow> = sqlx::query_as(
             "SELECT s.id, s.content_hash, s.version,
                     json_extract(v.record, '$.fetched_at') AS fetched_at, s.fts_key, s.published_us

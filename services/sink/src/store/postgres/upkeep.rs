@@ -6,8 +6,8 @@
 //! in line a batch waits for whichever of its transactions met it while the other cores idle.
 //! Here a task of the store merges the lists (`gin_clean_pending_list`) on a connection of its
 //! own after every [`CLEAN_EVERY`] records written, or once writing pauses for [`QUIET`], and the
-//! store's transactions raise their own limit to [`WRITE_PENDING_LIMIT_KB`] so that they leave
-//! the merging to it: the merge runs beside the writes, on another core, in larger and cheaper
+//! store's transactions raise their own limit to 64 MB (`write.rs`) so that they leave the
+//! merging to it: the merge runs beside the writes, on another core, in larger and cheaper
 //! steps. Writers wait when [`BACKLOG`] records are still unmerged, so the lists (which every
 //! search reads whole) stay bounded. Entries in a pending list are found by searches like any
 //! other: the upkeep changes when the work is done, not what is found.
@@ -34,10 +34,6 @@ const QUIET: Duration = Duration::from_secs(1);
 
 /// Unmerged records at which writers wait for the merge in progress.
 const BACKLOG: u64 = 2 * CLEAN_EVERY;
-
-/// The pending-list limit of the store's write transactions, in kB: high enough that a batch
-/// never merges in line while the upkeep keeps up, low enough to bound the lists if it stops.
-pub(super) const WRITE_PENDING_LIMIT_KB: &str = "65536";
 
 /// Waits after a failed merge before the next try.
 const RETRY_AFTER: Duration = Duration::from_secs(5);

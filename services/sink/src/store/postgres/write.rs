@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 
 use shared::{Lang, SpeechRecord};
 
-use super::upkeep::WRITE_PENDING_LIMIT_KB;
 use super::{PgStore, pg_text};
 use crate::search::lexemes::document_vector;
 use crate::search::tsvector::TsVector;
@@ -88,21 +87,22 @@ const PARALLEL_WRITERS: usize = 2;
 /// Batches smaller than this are written in one transaction (the live pipeline's usual case).
 const SPLIT_FROM: usize = 32;
 
-/// The latest stored version of each of a group's ids (`$1`), locked until the commit.
+/// The latest stored version of each of a group's ids (`$1`), locked until the commit, with
+/// the content hashes of all its stored versions (`known`: a redelivered older version is
+/// recognised by them). Only ids with a `speeches` row have versions: both are written in
+/// one transaction and never deleted. Every lookup is by key, also on a table without
+/// statistics (a new archive, autovacuum off), where `speech_versions … WHERE id = ANY($1)`
+/// was planned as a read of the whole table, once a group: writes slowed as the archive grew.
 const LATEST_SQL: &str = "SELECT s.id, s.content_hash, s.version, \
-     v.record::jsonb ->> 'fetched_at' AS fetched_at \
+     v.record::jsonb ->> 'fetched_at' AS fetched_at, \
+     ARRAY(SELECT k.content_hash FROM speech_versions k WHERE k.id = s.id) AS known \
      FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version \
      WHERE s.id = ANY($1) FOR UPDATE OF s";
 
-/// Which of a group's `(id, content_hash)` pairs (`$1`, `$2`) are stored already, each looked
-/// up by the `(id, content_hash)` index. `WHERE id = ANY($1)` alone matches every version of
-/// an id, and without statistics (a new archive, autovacuum off) the planner took it for a
-/// large share of the table and read all of it, once a group: writes slowed as the archive
-/// grew.
-const KNOWN_SQL: &str = "SELECT u.id, u.content_hash \
-     FROM UNNEST($1::text[], $2::text[]) AS u(id, content_hash) \
-     WHERE EXISTS (SELECT 1 FROM speech_versions v \
-                   WHERE v.id = u.id AND v.content_hash = u.content_hash)";
+/// Begins a write transaction that leaves the search indexes' new entries pending (up to
+/// 64 MB) for the store's upkeep to merge, instead of merging them in line when the list is
+/// full (used while the upkeep is active). One round trip, like a plain `BEGIN`.
+const BEGIN_LEAVING_MERGES: &str = "BEGIN; SET LOCAL gin_pending_list_limit = 65536";
 
 #[derive(sqlx::FromRow)]
 struct LatestRow {
@@ -110,6 +110,7 @@ struct LatestRow {
     content_hash: String,
     version: i32,
     fetched_at: Option<String>,
+    known: Vec<String>,
 }
 
 impl PgStore {
@@ -151,26 +152,18 @@ impl PgStore {
         Ok(outcomes)
     }
 
-    /// The query plans (`EXPLAIN` text) of the lookups a write of `records` makes before it
-    /// writes: their latest versions, and which of their contents are stored already.
+    /// The query plan (`EXPLAIN` text) of the lookup a write of `records` makes before it
+    /// writes: their latest versions and the contents stored already.
     pub async fn explain_write_lookups(
         &self,
         records: &[SpeechRecord],
     ) -> Result<String, StoreError> {
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-        let hashes: Vec<String> = records.iter().map(|r| pg_text(&r.content_hash)).collect();
-        let mut lines: Vec<String> =
+        let lines: Vec<String> =
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {LATEST_SQL}")))
                 .bind(&ids)
                 .fetch_all(&self.pool)
                 .await?;
-        lines.extend(
-            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!("EXPLAIN {KNOWN_SQL}")))
-                .bind(&ids)
-                .bind(&hashes)
-                .fetch_all(&self.pool)
-                .await?,
-        );
         Ok(lines.join("\n"))
     }
 
@@ -231,40 +224,29 @@ impl PgStore {
         } = group;
         let records = records.as_slice();
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-        let mut tx = self.pool.begin().await?;
-        let latest: Vec<LatestRow> = sqlx::query_as(LATEST_SQL)
+        let mut tx = if self.upkeep.is_active() {
+            self.pool.begin_with(BEGIN_LEAVING_MERGES).await?
+        } else {
+            self.pool.begin().await?
+        };
+        let rows: Vec<LatestRow> = sqlx::query_as(LATEST_SQL)
             .bind(&ids)
             .fetch_all(&mut *tx)
             .await?;
-        let hashes: Vec<String> = records.iter().map(|r| pg_text(&r.content_hash)).collect();
-        let known: Vec<(String, String)> = sqlx::query_as(KNOWN_SQL)
-            .bind(&ids)
-            .bind(&hashes)
-            .fetch_all(&mut *tx)
-            .await?;
-        let latest: HashMap<String, Latest> = latest
-            .into_iter()
-            .map(|r| {
-                let version = i64::from(r.version);
-                let latest = Latest::new(r.content_hash, version, r.fetched_at.as_deref());
-                (r.id, latest)
-            })
-            .collect();
-        let known: HashSet<(String, String)> = known.into_iter().collect();
+        let mut latest: HashMap<String, Latest> = HashMap::with_capacity(rows.len());
+        let mut known: HashSet<(String, String)> = HashSet::new();
+        for row in rows {
+            known.extend(row.known.into_iter().map(|hash| (row.id.clone(), hash)));
+            let version = i64::from(row.version);
+            let stored = Latest::new(row.content_hash, version, row.fetched_at.as_deref());
+            latest.insert(row.id, stored);
+        }
         let plan = plan(records, derived, latest, known);
         if plan.versions.is_empty() {
             tx.commit().await?;
             return Ok(plan.outcomes);
         }
 
-        if self.upkeep.is_active() {
-            // The upkeep merges the search indexes' new entries: this transaction leaves them
-            // pending rather than merging in line when the list is full.
-            sqlx::query("SELECT set_config('gin_pending_list_limit', $1, true)")
-                .bind(WRITE_PENDING_LIMIT_KB)
-                .execute(&mut *tx)
-                .await?;
-        }
         let v_ids: Vec<String> = plan.versions.iter().map(|r| r.record.id.clone()).collect();
         let v_versions: Vec<i32> = plan
             .versions
@@ -277,16 +259,6 @@ impl PgStore {
             .map(|r| pg_text(&r.record.content_hash))
             .collect();
         let v_records: Vec<String> = plan.versions.iter().map(|r| r.json.clone()).collect();
-        sqlx::query(
-            "INSERT INTO speech_versions (id, version, content_hash, record)
-             SELECT * FROM UNNEST($1::text[], $2::int4[], $3::text[], $4::text[])",
-        )
-        .bind(&v_ids)
-        .bind(&v_versions)
-        .bind(&v_hashes)
-        .bind(&v_records)
-        .execute(&mut *tx)
-        .await?;
 
         let rows: Vec<_> = plan.latest.iter().map(|&i| &plan.versions[i]).collect();
         let col =
@@ -308,8 +280,12 @@ impl PgStore {
             .iter()
             .map(|r| i32::try_from(r.version).unwrap_or(i32::MAX))
             .collect();
+        // The versions and the served rows in one statement (one round trip).
         sqlx::query(
-            "INSERT INTO speeches (id, source, doc_id, lang, kind, title, url, speakers,
+            "WITH versions AS (
+                 INSERT INTO speech_versions (id, version, content_hash, record)
+                 SELECT * FROM UNNEST($16::text[], $17::int4[], $18::text[], $19::text[]))
+             INSERT INTO speeches (id, source, doc_id, lang, kind, title, url, speakers,
                  published_us, content_hash, version, ts_config, body_text, tsv, tsv_version,
                  updated_at)
              SELECT u.id, u.source, u.doc_id, u.lang, u.kind, u.title, u.url, u.speakers::jsonb,
@@ -343,6 +319,10 @@ impl PgStore {
         .bind(&bodies)
         .bind(&vectors)
         .bind(SEARCH_VECTOR_VERSION)
+        .bind(&v_ids)
+        .bind(&v_versions)
+        .bind(&v_hashes)
+        .bind(&v_records)
         .execute(&mut *tx)
         .await?;
         // Last, so the lock is held only until the commit that follows.
