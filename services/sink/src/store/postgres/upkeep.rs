@@ -5,7 +5,8 @@
 //! overflowed it. That merge is most of a write's server time in a large archive, and with it
 //! in line a batch waits for whichever of its transactions met it while the other cores idle.
 //! Here a task of the store merges the lists (`gin_clean_pending_list`) on a connection of its
-//! own after every [`CLEAN_EVERY`] records written, or once writing pauses for [`QUIET`], and the
+//! own after every [`CLEAN_EVERY`] records written, or [`GATHER`] after the first write it has not
+//! merged (a live pipeline's few records wait no longer than that), and the
 //! store's transactions raise their own limit to 64 MB (`write.rs`) so that they leave the
 //! merging to it: the merge runs beside the writes, on another core, in larger and cheaper
 //! steps. Writers wait when [`BACKLOG`] records are still unmerged, so the lists (which every
@@ -24,13 +25,13 @@ use crate::store::StoreError;
 /// Records written between two merges while writing goes on.
 const CLEAN_EVERY: u64 = 8_192;
 
-/// The server memory a merge sorts its entries in (`maintenance_work_mem`, for this merge
-/// only): the entries of [`CLEAN_EVERY`] records at once, so that each lexeme's posting list
-/// is rewritten once a merge.
-const MERGE_MEMORY: &str = "256MB";
+/// Begins a merge's transaction with the server memory it sorts its entries in
+/// (`maintenance_work_mem`, for this merge only): the entries of [`CLEAN_EVERY`] records at
+/// once, so that each lexeme's posting list is rewritten once a merge.
+const BEGIN_MERGE: &str = "BEGIN; SET LOCAL maintenance_work_mem = '256MB'";
 
-/// A pause in writing after which what was written is merged (the live pipeline's case).
-const QUIET: Duration = Duration::from_secs(1);
+/// How long after the first write not yet merged a merge begins, however few records it has.
+const GATHER: Duration = Duration::from_secs(1);
 
 /// Unmerged records at which writers wait for the merge in progress.
 const BACKLOG: u64 = 2 * CLEAN_EVERY;
@@ -101,11 +102,7 @@ impl SearchUpkeep {
 /// Moves every search index's pending entries into place: those present when it begins are
 /// merged when it returns. Waits for a merge already running.
 pub(super) async fn merge_pending(pool: &PgPool) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('maintenance_work_mem', $1, true)")
-        .bind(MERGE_MEMORY)
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = pool.begin_with(BEGIN_MERGE).await?;
     sqlx::query(
         "SELECT gin_clean_pending_list(c.oid) FROM pg_class c
          JOIN pg_index i ON i.indexrelid = c.oid
@@ -118,20 +115,20 @@ pub(super) async fn merge_pending(pool: &PgPool) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The upkeep task: merges after [`CLEAN_EVERY`] records or a [`QUIET`] pause, until the
-/// store is dropped or its pool closed.
+/// The upkeep task: merges after [`CLEAN_EVERY`] records, or [`GATHER`] after the first
+/// write not yet merged, until the store is dropped or its pool closed.
 async fn run(pool: PgPool, shared: Arc<Shared>, mut woken: mpsc::Receiver<()>) {
     loop {
         if shared.unmerged.load(Ordering::Relaxed) == 0 && woken.recv().await.is_none() {
             break;
         }
-        // Gather writes until there are enough to merge, or writing pauses.
-        let deadline = tokio::time::Instant::now() + QUIET;
+        // Gather writes until there are enough to merge, or for GATHER at most.
+        let deadline = tokio::time::Instant::now() + GATHER;
         while shared.unmerged.load(Ordering::Relaxed) < CLEAN_EVERY {
             match tokio::time::timeout_at(deadline, woken.recv()).await {
                 Ok(Some(())) => {}
                 Ok(None) => return stop(&shared),
-                Err(_quiet) => break,
+                Err(_gathered) => break,
             }
         }
         let taken = shared.unmerged.swap(0, Ordering::Relaxed);
