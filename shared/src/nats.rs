@@ -474,8 +474,9 @@ pub async fn raw_page_body(js: &jetstream::Context, page: &RawPage) -> Result<Ve
     }
 }
 
-/// A service's NATS connection once it is made, shared with its readiness check (which
-/// answers "not connected yet" before).
+/// A service's NATS connection once it is made and its streams and consumers are set up,
+/// shared with its readiness check (which answers "not set up yet" before: a service that
+/// still waits for JetStream cannot do its work, even when other services' streams answer).
 #[derive(Clone, Default)]
 pub struct NatsHandle(Arc<OnceLock<Client>>);
 
@@ -485,7 +486,8 @@ impl NatsHandle {
         Self::default()
     }
 
-    /// Stores the connection (the first one stored stays).
+    /// Stores the connection once the service's streams and consumers are set up (the first
+    /// one stored stays).
     pub fn set(&self, client: Client) {
         let _ = self.0.set(client);
     }
@@ -502,7 +504,10 @@ impl NatsHandle {
             let client = handle.get().cloned();
             Box::pin(async move {
                 let Some(client) = client else {
-                    return Err("not connected yet".to_string());
+                    return Err(
+                        "not set up yet (connecting to NATS, opening streams and consumers)"
+                            .to_string(),
+                    );
                 };
                 let js = jetstream::new(client.clone());
                 streams_reachable(&client, &js).await

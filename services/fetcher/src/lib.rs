@@ -49,22 +49,41 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<(), FetcherErr
         readiness,
         shutdown.clone(),
     );
-    let client = shared::nats::connect(
-        &cli.common.nats_url,
-        &cli.common.nats_auth,
-        "fetcher",
-        &shutdown,
-    )
-    .await?;
+    let set_up = async {
+        let client = shared::nats::connect(
+            &cli.common.nats_url,
+            &cli.common.nats_auth,
+            "fetcher",
+            &shutdown,
+        )
+        .await?;
+        let fetcher = Fetcher::new(
+            &cli.fetch,
+            &client,
+            cli.common.stream_replicas,
+            metrics,
+            shutdown.clone(),
+        )
+        .await?;
+        Ok::<_, FetcherError>((client, fetcher))
+    };
+    let (client, fetcher) = match set_up.await {
+        Ok(set_up) => set_up,
+        // Stopped before it could start: nothing fetched. Continuous polling has nothing to
+        // finish; a one-shot job did not run, and says so.
+        Err(FetcherError::Nats(shared::nats::NatsError::Cancelled)) => {
+            if let Some(server) = server {
+                let _ = server.await;
+            }
+            return match &cli.command {
+                Some(Command::Backfill { .. }) => Err(FetcherError::Cancelled("the backfill")),
+                None if cli.fetch.once => Err(FetcherError::Cancelled("the poll")),
+                _ => Ok(()),
+            };
+        }
+        Err(err) => return Err(err),
+    };
     nats.set(client.clone());
-    let fetcher = Fetcher::new(
-        &cli.fetch,
-        &client,
-        cli.common.stream_replicas,
-        metrics,
-        shutdown.clone(),
-    )
-    .await?;
     let backfill = matches!(cli.command, Some(Command::Backfill { .. }));
     let mut lease = fetcher.lease(backfill);
     let result = match &cli.command {

@@ -376,11 +376,21 @@ pub async fn run_with_limits(
         shutdown.clone(),
     );
 
-    let client = nats::connect(&common.nats_url, &common.nats_auth, "parser", &shutdown).await?;
+    let set_up = async {
+        let client =
+            nats::connect(&common.nats_url, &common.nats_auth, "parser", &shutdown).await?;
+        let js = jetstream::new(client.clone());
+        nats::ensure_streams(&js, common.stream_replicas, &shutdown).await?;
+        let consumer = nats::ensure_consumer(&js, &subjects::PARSER, &shutdown).await?;
+        Ok::<_, nats::NatsError>((client, js, consumer))
+    };
+    let (client, js, consumer) = match set_up.await {
+        Ok(set_up) => set_up,
+        // Stopped before it could start: nothing taken, nothing to finish.
+        Err(nats::NatsError::Cancelled) => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
     handle.set(client.clone());
-    let js = jetstream::new(client.clone());
-    nats::ensure_streams(&js, common.stream_replicas, &shutdown).await?;
-    let consumer = nats::ensure_consumer(&js, &subjects::PARSER, &shutdown).await?;
 
     let stage = Stage {
         js: js.clone(),

@@ -240,7 +240,6 @@ async fn consume(
             Err(err) => return Err(err.into()),
         };
     let js = jetstream::new(client.clone());
-    nats.set(client);
     let prepared = async {
         shared::nats::ensure_streams(&js, common.stream_replicas, shutdown).await?;
         shared::nats::ensure_consumer(&js, &subjects::SINK, shutdown).await
@@ -250,6 +249,7 @@ async fn consume(
         Err(shared::nats::NatsError::Cancelled) => return Ok(()),
         Err(err) => return Err(err.into()),
     };
+    nats.set(client);
     let stage = Stage {
         js,
         consumer,
