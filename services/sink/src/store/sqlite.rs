@@ -1,9 +1,10 @@
 //! The embedded store: SQLite in WAL mode, FTS5 for search ([`search`]: newest matches first,
 //! the newest [`super::SEARCH_RANK_WINDOW`] ranked).
 
+mod checkpoint;
 mod search;
+mod write;
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,8 +16,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
-    Cursor, Latest, ListRow, Page, Query, Store, StoreError, StoreOutcome, StoredEvent,
-    VersionEntry, contains_pattern, derive_columns, page_of, plan, records_in_order,
+    Cursor, ListRow, Page, Query, Store, StoreError, StoreOutcome, StoredEvent, VersionEntry,
+    contains_pattern, page_of, records_in_order,
 };
 use crate::search::Terms;
 
@@ -38,16 +39,8 @@ const WRITER_CACHE_KIB: &str = "-32768";
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: SqlitePool,
-}
-
-#[derive(sqlx::FromRow)]
-struct LatestRow {
-    id: String,
-    content_hash: String,
-    version: i64,
-    fetched_at: Option<String>,
-    fts_key: i64,
-    published_us: i64,
+    checkpoints: SqlitePool,
+    checkpointer: checkpoint::Checkpointer,
 }
 
 #[derive(sqlx::FromRow)]
@@ -102,10 +95,28 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.pragma("cache_size", WRITER_CACHE_KIB))
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("cache_size", WRITER_CACHE_KIB)
+                    .pragma("wal_autocheckpoint", checkpoint::WRITER_BACKSTOP_PAGES),
+            )
             .await
             .map_err(connect_error)?;
-        Ok(SqliteStore { pool, writer })
+        // Checkpoints run beside the writes, on a connection of their own.
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(connect_error)?;
+        let checkpointer = checkpoint::Checkpointer::start(checkpoints.clone());
+        Ok(SqliteStore {
+            pool,
+            writer,
+            checkpoints,
+            checkpointer,
+        })
     }
 
     /// Refreshes the query planner's statistics (`ANALYZE`).
@@ -144,6 +155,7 @@ impl SqliteStore {
     /// Closes the connections.
     pub async fn close(&self) {
         self.writer.close().await;
+        self.checkpoints.close().await;
         self.pool.close().await;
     }
 }
@@ -153,132 +165,10 @@ impl Store for SqliteStore {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-        let ids_json = serde_json::to_string(&ids)?;
-        let derived = derive_columns(records)?;
-        // IMMEDIATE: take the write lock now, so two writers wait instead of deadlocking.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let latest: Vec<LatestRow> = sqlx::query_as(
-            "SELECT s.id, s.content_hash, s.version,
-                    json_extract(v.record, '$.fetched_at') AS fetched_at, s.fts_key, s.published_us
-             FROM speeches s JOIN speech_versions v ON v.id = s.id AND v.version = s.version
-             WHERE s.id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(&ids_json)
-        .fetch_all(&mut *tx)
-        .await?;
-        let known: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, content_hash FROM speech_versions
-             WHERE id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(&ids_json)
-        .fetch_all(&mut *tx)
-        .await?;
-        // Each known record's search key and the publication time it was made for.
-        let mut keys: HashMap<String, (i64, i64)> = latest
-            .iter()
-            .map(|r| (r.id.clone(), (r.fts_key, r.published_us)))
-            .collect();
-        let latest: HashMap<String, Latest> = latest
-            .into_iter()
-            .map(|r| {
-                let latest = Latest::new(r.content_hash, r.version, r.fetched_at.as_deref());
-                (r.id, latest)
-            })
-            .collect();
-        let known: HashSet<(String, String)> = known.into_iter().collect();
-        let plan = plan(records, derived, latest, known);
-        let now = Utc::now().to_rfc3339();
-        for row in &plan.versions {
-            sqlx::query(
-                "INSERT INTO speech_versions (id, version, content_hash, record, stored_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .bind(&row.record.id)
-            .bind(row.version)
-            .bind(&row.record.content_hash)
-            .bind(&row.json)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("INSERT INTO speech_events (id, version) VALUES (?1, ?2)")
-                .bind(&row.record.id)
-                .bind(row.version)
-                .execute(&mut *tx)
-                .await?;
-        }
-        // Full-text rows are written after the loop in ascending key order: FTS5 flushes its
-        // pending terms to a new segment whenever a write's rowid is not above the previous
-        // one, so rows in publication order (random, or newest first in a backfill) would make
-        // a segment per record and merges without end.
-        let mut moved_from = Vec::new();
-        let mut searchable = Vec::with_capacity(plan.latest.len());
-        for &index in &plan.latest {
-            let row = &plan.versions[index];
-            let r = row.record;
-            // A record keeps its search key unless its publication time changed; then its
-            // full-text row moves to a free key of the new time.
-            let old = keys.remove(&r.id);
-            let key = match old {
-                Some((key, published_us)) if published_us == row.published_us => key,
-                _ => {
-                    sqlx::query_scalar(search::FREE_KEY_SQL)
-                        .bind(search::key_base(row.published_us))
-                        .fetch_one(&mut *tx)
-                        .await?
-                }
-            };
-            sqlx::query(
-                "INSERT INTO speeches (fts_key, id, source, doc_id, lang, kind, title, url,
-                     speakers, published_us, content_hash, version, record, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                 ON CONFLICT (id) DO UPDATE SET
-                     fts_key = excluded.fts_key,
-                     source = excluded.source, doc_id = excluded.doc_id, lang = excluded.lang,
-                     kind = excluded.kind, title = excluded.title, url = excluded.url,
-                     speakers = excluded.speakers, published_us = excluded.published_us,
-                     content_hash = excluded.content_hash, version = excluded.version,
-                     record = excluded.record, updated_at = excluded.updated_at",
-            )
-            .bind(key)
-            .bind(&r.id)
-            .bind(&r.source)
-            .bind(&r.doc_id)
-            .bind(r.lang.as_str())
-            .bind(r.kind.as_str())
-            .bind(&r.title)
-            .bind(&r.url)
-            .bind(&row.speakers_json)
-            .bind(row.published_us)
-            .bind(&r.content_hash)
-            .bind(row.version)
-            .bind(&row.json)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-            if let Some((old_key, _)) = old {
-                moved_from.push(old_key);
-            }
-            searchable.push((key, &r.title, &row.body_text));
-        }
-        moved_from.sort_unstable();
-        for old_key in moved_from {
-            sqlx::query("DELETE FROM speeches_fts WHERE rowid = ?1")
-                .bind(old_key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        searchable.sort_unstable_by_key(|&(key, ..)| key);
-        for (key, title, body) in searchable {
-            sqlx::query("INSERT INTO speeches_fts (rowid, title, body) VALUES (?1, ?2, ?3)")
-                .bind(key)
-                .bind(title)
-                .bind(body)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(plan.outcomes)
+        let mut conn = self.writer.acquire().await?;
+        let outcomes = write::store_batch(&mut conn, records).await?;
+        self.checkpointer.committed();
+        Ok(outcomes)
     }
 
     async fn get(&self, id: &str) -> Result<Option<String>, StoreError> {
