@@ -24,7 +24,8 @@ use crate::search::Terms;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The latest version of one record.
-const GET_SQL: &str = "SELECT record FROM speeches WHERE id = ?1";
+const GET_SQL: &str = "SELECT v.record FROM speeches s \
+     JOIN speech_versions v ON v.id = s.id AND v.version = s.version WHERE s.id = ?1";
 
 /// Every version of one record.
 const VERSIONS_SQL: &str = "SELECT version, content_hash, stored_at, record FROM speech_versions WHERE id = ?1 ORDER BY version";
@@ -182,7 +183,10 @@ impl Store for SqliteStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id, record FROM speeches WHERE id IN (");
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "SELECT s.id, v.record FROM speeches s \
+             JOIN speech_versions v ON v.id = s.id AND v.version = s.version WHERE s.id IN (",
+        );
         let mut list = sql.separated(", ");
         for id in ids {
             list.push_bind(id.clone());
@@ -319,7 +323,8 @@ fn list_sql(prefix: &str, query: &Query, fts: Option<&str>) -> QueryBuilder<Sqli
         Some(fts) => search::search_sql(prefix, query, fts),
         None => {
             let mut sql = QueryBuilder::new(format!(
-                "{prefix}SELECT s.record, s.published_us, s.id, NULL AS snippet FROM speeches s WHERE 1 = 1"
+                "{prefix}SELECT v.record, s.published_us, s.id, NULL AS snippet FROM speeches s \
+                 CROSS JOIN speech_versions v ON v.id = s.id AND v.version = s.version WHERE 1 = 1"
             ));
             push_filters(&mut sql, query);
             if let Some(Cursor::After { published_us, id }) = &query.cursor {

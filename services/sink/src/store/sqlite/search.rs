@@ -91,7 +91,7 @@ pub(super) fn search_sql(prefix: &str, query: &Query, fts: &str) -> QueryBuilder
     let limit = i64::from(query.limit) + 1;
     let window = i64::try_from(SEARCH_RANK_WINDOW).unwrap_or(i64::MAX);
     let mut sql = QueryBuilder::new(format!(
-        "{prefix}SELECT s.record, s.published_us, s.id, snippet(speeches_fts, -1, '<mark>', '</mark>', '…', 32) AS snippet FROM ("
+        "{prefix}SELECT v.record, s.published_us, s.id, snippet(speeches_fts, -1, '<mark>', '</mark>', '…', 32) AS snippet FROM ("
     ));
     if offset >= window {
         // Past the ranked window: the matches newest first.
@@ -117,9 +117,13 @@ pub(super) fn search_sql(prefix: &str, query: &Query, fts: &str) -> QueryBuilder
             .push(" OFFSET ")
             .push_bind(offset);
     }
-    sql.push(") page JOIN speeches s ON s.fts_key = page.key JOIN speeches_fts ON speeches_fts.rowid = page.key WHERE speeches_fts MATCH ")
-        .push_bind(fts.to_string())
-        .push(" ORDER BY page.older, page.rank, page.key DESC");
+    sql.push(
+        ") page JOIN speeches s ON s.fts_key = page.key \
+         JOIN speech_versions v ON v.id = s.id AND v.version = s.version \
+         JOIN speeches_fts ON speeches_fts.rowid = page.key WHERE speeches_fts MATCH ",
+    )
+    .push_bind(fts.to_string())
+    .push(" ORDER BY page.older, page.rank, page.key DESC");
     sql
 }
 

@@ -15,7 +15,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use super::search::{FREE_KEY_SQL, KEY_SLOTS, key_base};
 use crate::store::{Latest, Row, StoreError, StoreOutcome, derive_columns, plan};
 
-/// Rows in one multi-row statement at most: the widest row binds 14 values, and SQLite
+/// Rows in one multi-row statement at most: the widest row binds 13 values, and SQLite
 /// takes 32,766 a statement.
 const ROWS_PER_STATEMENT: usize = 1_024;
 
@@ -219,7 +219,7 @@ async fn assign_keys(
 fn upsert_served<'q>(served: &'q [Served<'_, '_>], now: &'q str) -> QueryBuilder<Sqlite> {
     let mut sql = QueryBuilder::<Sqlite>::new(
         "INSERT INTO speeches (fts_key, id, source, doc_id, lang, kind, title, url,
-             speakers, published_us, content_hash, version, record, updated_at) ",
+             speakers, published_us, content_hash, version, updated_at) ",
     );
     sql.push_values(served, |mut values, s: &'q Served| {
         let (row, r) = (s.row, s.row.record);
@@ -236,7 +236,6 @@ fn upsert_served<'q>(served: &'q [Served<'_, '_>], now: &'q str) -> QueryBuilder
             .push_bind(row.published_us)
             .push_bind(&r.content_hash)
             .push_bind(row.version)
-            .push_bind(&row.json)
             .push_bind(now);
     });
     sql.push(
@@ -246,7 +245,7 @@ fn upsert_served<'q>(served: &'q [Served<'_, '_>], now: &'q str) -> QueryBuilder
              kind = excluded.kind, title = excluded.title, url = excluded.url,
              speakers = excluded.speakers, published_us = excluded.published_us,
              content_hash = excluded.content_hash, version = excluded.version,
-             record = excluded.record, updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at",
     );
     sql
 }
