@@ -35,7 +35,8 @@ const VERSIONS_SQL: &str = "SELECT version, content_hash, stored_at, record FROM
 /// small cache re-read them from the OS at every batch.
 const WRITER_CACHE_KIB: &str = "-32768";
 
-/// SQLite store (WAL journal, one file): a pool of readers, and one writing connection.
+/// SQLite store (WAL journal, one file): a pool of readers, one writing connection, and one
+/// that checkpoints the journal in the background.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,

@@ -45,6 +45,7 @@ pub(super) async fn store_batch(
     let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     let ids_json = serde_json::to_string(&ids)?;
     let derived = derive_columns(records)?;
+    // IMMEDIATE: take the write lock now, so two writers wait instead of deadlocking.
     let mut tx = sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?;
     let latest: Vec<LatestRow> = sqlx::query_as(
         "SELECT s.id, s.content_hash, s.version,
