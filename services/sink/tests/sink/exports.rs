@@ -735,3 +735,45 @@ async fn export_command_writes_filtered_tables() {
         "{stderr}"
     );
 }
+
+/// The SQLite archive is a file a researcher opens with the SQLite their Python has (Debian
+/// 12's is 3.40): the schema reads, the full-text index matches the records' text, and a
+/// search with snippets from pandas finds what the store's own search finds.
+#[tokio::test]
+async fn the_sqlite_archive_searches_from_pythons_sqlite() {
+    let records = fixture_records();
+    let db = seeded(&records).await;
+    let query = Query {
+        q: Some("Lavrov".into()),
+        ..Query::default()
+    };
+    let expected = db.store.count(&query).await.expect("count");
+    assert!(expected > 0, "the fixture records mention Lavrov");
+    let script = r#"
+import json, sqlite3, sys
+import pandas
+db = sqlite3.connect(sys.argv[1])
+db.execute("INSERT INTO speeches_fts (speeches_fts, rank) VALUES ('integrity-check', 1)")
+hits = pandas.read_sql_query(
+    "SELECT s.id, snippet(speeches_fts, -1, '[', ']', '...', 16) AS snippet"
+    " FROM speeches_fts JOIN speeches s ON s.fts_key = speeches_fts.rowid"
+    " WHERE speeches_fts MATCH 'lavrov'", db)
+texts = pandas.read_sql_query("SELECT COUNT(body) AS n FROM speeches_text", db)
+print(json.dumps({"sqlite": sqlite3.sqlite_version, "hits": len(hits),
+                  "marked": int(hits.snippet.str.contains(r"\[", regex=True).sum()),
+                  "texts": int(texts.n[0])}))
+"#;
+    let work = TempDir::new("sqlite-python");
+    let out = run_python(work.path(), script, &[&db.path]);
+    let seen: Value = serde_json::from_str(out.trim()).expect("the script's JSON");
+    assert_eq!(seen["hits"], expected, "{seen}");
+    assert_eq!(
+        seen["marked"], expected,
+        "every snippet marks a match: {seen}"
+    );
+    let with_text = records
+        .iter()
+        .filter(|r| !r.paragraphs.is_empty() || !r.turns.is_empty())
+        .count();
+    assert_eq!(seen["texts"], with_text, "{seen}");
+}

@@ -5,10 +5,10 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, FixedOffset};
-use shared::{Kind, Lang, SpeechRecord};
+use shared::{Kind, Lang, SpeechRecord, Turn};
 use sink::store::{Cursor, Query, SEARCH_RANK_WINDOW, Store, StoreOutcome, sort_key};
 
-use crate::support::{generated, record};
+use crate::support::{edited, generated, record};
 
 /// How many records the window holds.
 fn window() -> usize {
@@ -287,6 +287,7 @@ async fn an_archive_of_the_old_layout_searches_newest_first_after_migrating() {
     let store = sink::store::SqliteStore::open(&path)
         .await
         .expect("open and migrate");
+    assert_index_matches_text(&path).await;
     let order = newest_first(&records);
     let seen = walk(&store, search("economy", 50)).await;
     assert_eq!(seen.len(), records.len());
@@ -320,6 +321,111 @@ async fn an_archive_of_the_old_layout_searches_newest_first_after_migrating() {
     assert_eq!(
         walk(&store, search("economy", 50)).await.len(),
         records.len()
+    );
+    store.close().await;
+}
+
+/// Fails unless the full-text index of the SQLite database at `path` holds exactly the text
+/// its records show (`speeches_text`), token for token (FTS5's integrity check against its
+/// content).
+async fn assert_index_matches_text(path: &std::path::Path) {
+    let pool =
+        sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path))
+            .await
+            .expect("open the database");
+    sqlx::query("INSERT INTO speeches_fts (speeches_fts, rank) VALUES ('integrity-check', 1)")
+        .execute(&pool)
+        .await
+        .expect("the full-text index matches the records' text");
+    pool.close().await;
+}
+
+/// The SQLite index keeps no copy of the text (migration 0021): it reads a record's text from
+/// its latest version to unindex it, so edits of the body, of the publication time and of both,
+/// on records of paragraphs, of Q&A turns only and of no text at all, leave an index that
+/// matches the records, finds the new words and not the old ones, and marks snippets in turns.
+#[tokio::test]
+async fn the_sqlite_index_follows_edits_without_a_copy_of_the_text() {
+    let db = crate::support::SqliteDb::new().await;
+    let store = db.store.clone();
+    let mut records = generated(40, 7_000);
+    let mut turns = record(
+        7_100,
+        Lang::En,
+        Kind::Interview,
+        "2024-07-02T10:00:00+03:00",
+        "Interview to a newspaper",
+        &["Sergey Lavrov"],
+        &[],
+    );
+    turns.turns = vec![
+        Turn {
+            speaker: "Question".into(),
+            text: "Will the pipeline be finished?\n\nAnd when?".into(),
+            interpreted: false,
+            outlet: Some("Kommersant".into()),
+        },
+        Turn {
+            speaker: "Sergey Lavrov".into(),
+            text: "The pipeline will be finished on schedule.".into(),
+            interpreted: true,
+            outlet: None,
+        },
+    ];
+    turns.content_hash = turns.compute_content_hash();
+    let empty = record(
+        7_101,
+        Lang::En,
+        Kind::Statement,
+        "2024-07-03T10:00:00+03:00",
+        "A statement without text",
+        &[],
+        &[],
+    );
+    records.extend([turns.clone(), empty.clone()]);
+    store.store_batch(&records).await.expect("store");
+    assert_index_matches_text(&db.path).await;
+
+    let moved_at = DateTime::parse_from_rfc3339("2025-03-01T12:00:00+03:00").expect("date");
+    let rewritten = |r: &SpeechRecord| edited(r, &["Nothing but a zebra crossing now."]);
+    let mut turns_edited = turns.clone();
+    turns_edited.turns[1].text = "The pipeline is finished; the zebra was late.".into();
+    turns_edited.content_hash = turns_edited.compute_content_hash();
+    let edits = vec![
+        rewritten(&records[0]),
+        republished(&records[1], moved_at),
+        republished(&rewritten(&records[2]), moved_at),
+        turns_edited,
+        republished(&empty, moved_at),
+    ];
+    assert_eq!(
+        store.store_batch(&edits).await.expect("edits"),
+        vec![StoreOutcome::NewVersion; edits.len()]
+    );
+    assert_index_matches_text(&db.path).await;
+
+    let zebra: HashSet<String> = walk(&store, search("zebra", 50))
+        .await
+        .into_iter()
+        .collect();
+    let expected = [&records[0], &records[2], &turns]
+        .iter()
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(zebra, expected);
+    let strategic = walk(&store, search("strategic", 50)).await;
+    assert_eq!(strategic.len(), 40 - 2, "{strategic:?}");
+    assert!(!strategic.contains(&records[0].id) && !strategic.contains(&records[2].id));
+    let hit = store.list(&search("schedule", 5)).await.expect("search");
+    assert!(hit.items.is_empty(), "the old answer is unindexed");
+    let hit = store
+        .list(&search("finished zebra", 5))
+        .await
+        .expect("search");
+    let snippet = hit.items[0].snippet.clone().expect("snippet");
+    assert!(
+        snippet.contains("Sergey Lavrov: The pipeline is <mark>finished</mark>"),
+        "{snippet}"
     );
     store.close().await;
 }

@@ -109,7 +109,8 @@ pub(super) async fn store_batch(
             .await?;
     }
     // A record keeps its search key unless its publication time changed; then its full-text
-    // row moves to a free key of the new time. Every stored record's old full-text row goes.
+    // row moves to a free key of the new time. Every stored record's old full-text row goes
+    // first.
     let mut moved_from = Vec::new();
     let mut served: Vec<Served> = Vec::with_capacity(plan.latest.len());
     for &index in &plan.latest {
@@ -122,6 +123,15 @@ pub(super) async fn store_batch(
             .filter(|&(_, published_us)| published_us == row.published_us)
             .map(|(key, _)| key);
         served.push(Served { row, key });
+    }
+    if !moved_from.is_empty() {
+        // The index holds no copy of the text: FTS5 reads what it unindexes from
+        // `speeches_text` (migration 0021), which shows the version indexed until the served
+        // rows below move on.
+        sqlx::query("DELETE FROM speeches_fts WHERE rowid IN (SELECT value FROM json_each(?1))")
+            .bind(serde_json::to_string(&moved_from)?)
+            .execute(&mut *tx)
+            .await?;
     }
     assign_keys(&mut tx, &mut served).await?;
     let (keyed, unkeyed): (Vec<Served>, Vec<Served>) =
@@ -148,12 +158,6 @@ pub(super) async fn store_batch(
             .execute(&mut *tx)
             .await?;
         searchable.push((key, served.row));
-    }
-    if !moved_from.is_empty() {
-        sqlx::query("DELETE FROM speeches_fts WHERE rowid IN (SELECT value FROM json_each(?1))")
-            .bind(serde_json::to_string(&moved_from)?)
-            .execute(&mut *tx)
-            .await?;
     }
     // Full-text rows in ascending key order: FTS5 flushes its pending terms to a new segment
     // whenever a row's key is not above the previous one, so rows in publication order
