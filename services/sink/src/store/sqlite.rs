@@ -2,6 +2,7 @@
 //! the newest [`super::SEARCH_RANK_WINDOW`] ranked).
 
 mod checkpoint;
+mod rank;
 mod search;
 mod write;
 
@@ -86,9 +87,17 @@ impl SqliteStore {
             url: format!("sqlite://{}", path.display()),
             source,
         };
+        // The readers search: each has the store's ranking function.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    let mut handle = conn.lock_handle().await?;
+                    rank::register(handle.as_raw_handle())
+                        .map_err(|e| sqlx::Error::Configuration(e.into()))
+                })
+            })
             .connect_with(options.clone())
             .await
             .map_err(connect_error)?;

@@ -40,6 +40,7 @@ both_stores!(
     filters_select_records,
     cursor_paging_visits_every_record_once,
     search_is_ranked_and_highlighted,
+    search_ranks_by_mentions_not_by_rarity,
     search_pages_by_offset,
     search_ranks_the_newest_matches_then_older_ones_newest_first,
     search_follows_a_changed_publication_time,
@@ -431,6 +432,47 @@ async fn search_is_ranked_and_highlighted<S: Store>(store: S) {
         ..search("sanctions")
     };
     assert!(list_ids(&store, &filtered).await.is_empty());
+}
+
+/// Relevance counts a record's mentions, not how rare the word is in the archive (as
+/// PostgreSQL's `ts_rank`; on SQLite `store_rank`, not FTS5's `bm25`, which would put the
+/// record of the rare word first): two records each naming one word twice in texts of the same
+/// length tie, and the newer comes first; records naming a word once follow.
+async fn search_ranks_by_mentions_not_by_rarity<S: Store>(store: S) {
+    let note = |doc: u32, at: &str, body: &str| {
+        record(doc, Lang::En, Kind::Statement, at, "Note", &[], &[body])
+    };
+    let mut records = vec![
+        note(
+            20,
+            "2024-05-01T00:00:00+03:00",
+            "Alpha is discussed here. Alpha again.",
+        ),
+        note(
+            21,
+            "2024-04-01T00:00:00+03:00",
+            "Beta is discussed here. Beta again.",
+        ),
+    ];
+    // "alpha" is common in the archive, "beta" rare.
+    records.extend((0..6).map(|i| {
+        note(
+            30 + i,
+            &format!("2023-0{}-01T00:00:00+03:00", i + 1),
+            "Alpha is mentioned here. Nothing else.",
+        )
+    }));
+    store.store_batch(&records).await.expect("store");
+    let found = list_ids(
+        &store,
+        &Query {
+            q: Some("alpha OR beta".into()),
+            ..Query::default()
+        },
+    )
+    .await;
+    assert_eq!(found.len(), 8);
+    assert_eq!(found[..2], ["mid.ru:20:en", "mid.ru:21:en"], "{found:?}");
 }
 
 async fn search_pages_by_offset<S: Store>(store: S) {

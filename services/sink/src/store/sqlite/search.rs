@@ -10,8 +10,8 @@
 //! scoring every one. `since` and `until` bound the walk by key.
 //!
 //! The observable order is PostgreSQL's: the newest [`SEARCH_RANK_WINDOW`] matches (after
-//! the filters) are ranked by relevance (`bm25`, a title match weighing ten body matches;
-//! equal scores newest first), older matches follow, newest first. Pages are offsets into
+//! the filters) are ranked by relevance ([`super::rank`]: BM25 without the rarity weights, a
+//! title match weighing ten body matches; equal scores newest first), older matches follow, newest first. Pages are offsets into
 //! that order; a page past the window walks its offset and ranks nothing. Records and
 //! snippets (`<mark>` around the matches) are read for the returned page only. Among records
 //! published in the same microsecond the newest stored comes first in the older matches.
@@ -19,6 +19,7 @@
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::push_filters;
+use super::rank::RANK_FUNCTION;
 use crate::store::{Cursor, Query, SEARCH_RANK_WINDOW};
 
 /// Search keys per microsecond of publication time.
@@ -108,7 +109,7 @@ pub(super) fn search_sql(prefix: &str, query: &Query, fts: &str) -> QueryBuilder
             .push_bind(window)
             .push(" AS older, CASE WHEN recency <= ")
             .push_bind(window)
-            .push(" THEN rank END AS rank FROM (SELECT key, rank, ROW_NUMBER() OVER (ORDER BY key DESC) AS recency FROM (SELECT f.rowid AS key, bm25(speeches_fts, 10.0, 1.0) AS rank");
+            .push(format!(" THEN rank END AS rank FROM (SELECT key, rank, ROW_NUMBER() OVER (ORDER BY key DESC) AS recency FROM (SELECT f.rowid AS key, {RANK_FUNCTION}(speeches_fts, 10.0, 1.0) AS rank"));
         push_matches(&mut sql, query, fts);
         sql.push(" ORDER BY f.rowid DESC LIMIT ")
             .push_bind(depth)
