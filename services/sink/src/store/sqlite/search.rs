@@ -13,9 +13,9 @@
 //! the filters) are ranked by relevance ([`super::rank`]: BM25 without the rarity weights, a
 //! title match weighing ten body matches; equal scores newest first), older matches follow,
 //! newest first. Pages are offsets into that order; a page past the window walks its offset
-//! and ranks nothing. Records and
-//! snippets (`<mark>` around the matches) are read for the returned page only. Among records
-//! published in the same microsecond the newest stored comes first in the older matches.
+//! and ranks nothing. Records and snippets (`<mark>` around the matches) are read for the
+//! returned page only. Among records published in the same microsecond the newest stored
+//! comes first in the older matches.
 
 use sqlx::{QueryBuilder, Sqlite};
 
