@@ -153,6 +153,9 @@ pub fn sort_key(record: &SpeechRecord) -> i64 {
 }
 
 /// The searchable body: the paragraphs, or the turns when there are no paragraphs.
+/// SQLite's view `speeches_text` (migration 0021) computes the same text from the stored JSON
+/// for its full-text index: the two must agree token for token (a test runs FTS5's integrity
+/// check).
 fn body_text(record: &SpeechRecord) -> String {
     if record.paragraphs.is_empty() {
         record
